@@ -1,0 +1,89 @@
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
+import { localCredentials } from './aws-local';
+import { waitFor } from './ports';
+
+// AWS's own DynamoDB emulator: its jar ships inside the npm package amplify-dynamodb-simulator.
+const emulatorDir = path.join(
+  path.dirname(require.resolve('amplify-dynamodb-simulator/package.json')),
+  'emulator',
+);
+
+export interface DynamoDbLocal {
+  endpoint: string;
+  stop(): Promise<void>;
+}
+
+function assertJava(): void {
+  const probe = spawnSync('java', ['-version'], { stdio: 'ignore' });
+  if (probe.error) {
+    throw new Error(
+      'java not found: DynamoDB Local needs Java 17+ (Debian: apt-get install openjdk-17-jre-headless)',
+    );
+  }
+}
+
+/** Starts DynamoDB Local; `dbPath` persists tables there, otherwise they live in memory. */
+export async function startDynamoDbLocal(port: number, dbPath?: string): Promise<DynamoDbLocal> {
+  assertJava();
+  const storage = dbPath ? ['-dbPath', dbPath] : ['-inMemory'];
+  if (dbPath) mkdirSync(dbPath, { recursive: true });
+  const child: ChildProcess = spawn(
+    'java',
+    [
+      '-Xmx256m',
+      '-XX:+UseSerialGC',
+      `-Djava.library.path=${path.join(emulatorDir, 'DynamoDBLocal_lib')}`,
+      '-jar',
+      path.join(emulatorDir, 'DynamoDBLocal.jar'),
+      '-sharedDb',
+      '-disableTelemetry',
+      '-port',
+      String(port),
+      ...storage,
+    ],
+    { cwd: emulatorDir, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let output = '';
+  const collect = (chunk: Buffer) => {
+    output = (output + chunk.toString()).slice(-4_000);
+  };
+  child.stdout?.on('data', collect);
+  child.stderr?.on('data', collect);
+  let exited = false;
+  child.once('exit', () => {
+    exited = true;
+  });
+
+  const endpoint = `http://127.0.0.1:${port}`;
+  const client = new DynamoDBClient({
+    endpoint,
+    region: 'us-east-1',
+    credentials: localCredentials,
+    maxAttempts: 1,
+  });
+  try {
+    await waitFor('DynamoDB Local', async () => {
+      if (exited) throw new Error(`exited early:\n${output}`);
+      await client.send(new ListTablesCommand({ Limit: 1 }));
+    });
+  } catch (error) {
+    child.kill('SIGKILL');
+    throw error;
+  } finally {
+    client.destroy();
+  }
+
+  return {
+    endpoint,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (exited) return resolve();
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+        setTimeout(() => child.kill('SIGKILL'), 5_000).unref();
+      }),
+  };
+}

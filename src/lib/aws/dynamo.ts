@@ -1,0 +1,8 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+
+// Created once per container. Endpoint overrides come from AWS_ENDPOINT_URL_DYNAMODB offline.
+export const dynamoClient = new DynamoDBClient({ maxAttempts: 3 });
+export const dynamo = DynamoDBDocumentClient.from(dynamoClient, {
+  marshallOptions: { removeUndefinedValues: true },
+});

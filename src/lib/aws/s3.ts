@@ -1,0 +1,16 @@
+import { S3Client } from '@aws-sdk/client-s3';
+import { config } from '../config';
+
+// Offline (AWS_ENDPOINT_URL_S3 set) the emulator needs path-style URLs, and streamed uploads must not
+// use aws-chunked checksum framing, which it would store verbatim.
+const emulated = config.AWS_ENDPOINT_URL_S3 !== undefined;
+
+export const s3 = new S3Client(
+  emulated
+    ? {
+        forcePathStyle: true,
+        requestChecksumCalculation: 'WHEN_REQUIRED',
+        responseChecksumValidation: 'WHEN_REQUIRED',
+      }
+    : {},
+);

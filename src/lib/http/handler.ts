@@ -1,0 +1,110 @@
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import middy from '@middy/core';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import { config } from '../config';
+import { PayloadTooLargeError, ValidationError } from '../errors';
+import { logger } from '../logger';
+import { type Principal, principalFrom } from './principal';
+import { errorResponse } from './response';
+
+export interface HttpRequest {
+  method: string;
+  path: string;
+  /** Parsed JSON body; undefined when the request had none. */
+  body: unknown;
+  /** The body's bytes, for routes that take binary uploads. */
+  rawBody: Buffer | undefined;
+  pathParameters: Record<string, string>;
+  query: Record<string, string>;
+  /** Header names lower-cased. */
+  headers: Record<string, string>;
+  requestId: string;
+}
+
+export interface AuthenticatedRequest extends HttpRequest {
+  principal: Principal;
+}
+
+interface Options {
+  /** 'json' parses the body; 'binary' hands over the bytes; 'none' ignores it. */
+  body?: 'json' | 'binary' | 'none';
+  maxBodyBytes?: number;
+}
+
+type Route<R extends HttpRequest> = (request: R) => Promise<APIGatewayProxyResult>;
+
+function compact(record: Record<string, string | undefined> | null): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(record ?? {})) if (value !== undefined) out[key] = value;
+  return out;
+}
+
+function toRequest(event: APIGatewayProxyEvent, options: Options): HttpRequest {
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(event.headers ?? {})) {
+    if (value !== undefined) headers[name.toLowerCase()] = value;
+  }
+  const mode = options.body ?? 'json';
+  const rawBody =
+    event.body === null || event.body === undefined || event.body === ''
+      ? undefined
+      : Buffer.from(event.body, event.isBase64Encoded ? 'base64' : 'utf8');
+  const maxBytes = options.maxBodyBytes ?? config.MAX_BODY_BYTES;
+  if (mode !== 'none' && rawBody && rawBody.length > maxBytes) {
+    throw new PayloadTooLargeError(`Request body is ${rawBody.length} bytes; the limit is ${maxBytes}`);
+  }
+  let body: unknown;
+  if (mode === 'json' && rawBody) {
+    try {
+      body = JSON.parse(rawBody.toString('utf8'));
+    } catch {
+      throw new ValidationError('Request body is not valid JSON');
+    }
+  }
+  return {
+    method: event.httpMethod,
+    path: event.path,
+    body,
+    rawBody: mode === 'none' ? undefined : rawBody,
+    pathParameters: compact(event.pathParameters),
+    query: compact(event.queryStringParameters),
+    headers,
+    requestId: event.requestContext?.requestId ?? 'unknown',
+  };
+}
+
+function wrap(route: (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult>) {
+  return middy<APIGatewayProxyEvent, APIGatewayProxyResult, Error, Context>()
+    .use(injectLambdaContext(logger, { resetKeys: true }))
+    .before(async (request) => {
+      logger.appendKeys({
+        correlationId: request.event.requestContext?.requestId,
+        route: `${request.event.httpMethod} ${request.event.resource}`,
+      });
+    })
+    .handler(async (event) => {
+      try {
+        return await route(event);
+      } catch (error) {
+        const { response, body } = errorResponse(error);
+        if (response.statusCode >= 500) logger.error('request failed', { error: error as Error });
+        else logger.info('request rejected', { status: response.statusCode, code: body.error.code });
+        return response;
+      }
+    });
+}
+
+/** A route open to anyone (only /health and the not-found fallback). */
+export function publicRoute(route: Route<HttpRequest>, options: Options = {}) {
+  return wrap((event) => route(toRequest(event, options)));
+}
+
+/** A route behind the Lambda authorizer: the principal it established comes with the request. */
+export function authenticatedRoute(route: Route<AuthenticatedRequest>, options: Options = {}) {
+  return wrap((event) => {
+    // Authenticate before touching the body, so an anonymous caller learns nothing about validation.
+    const principal = principalFrom(event.requestContext?.authorizer);
+    if (principal.role === 'device') logger.appendKeys({ deviceId: principal.deviceId });
+    return route({ ...toRequest(event, options), principal });
+  });
+}

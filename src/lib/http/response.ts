@@ -1,0 +1,27 @@
+import type { APIGatewayProxyResult } from 'aws-lambda';
+import { type ErrorBody, toErrorBody } from '../errors';
+
+// Sent with every API response: the API serves JSON to machines, never anything a browser should
+// render, frame or cache.
+export const securityHeaders: Readonly<Record<string, string>> = {
+  'content-type': 'application/json; charset=utf-8',
+  'cache-control': 'no-store',
+  'x-content-type-options': 'nosniff',
+  'x-frame-options': 'DENY',
+  'content-security-policy': "default-src 'none'; frame-ancestors 'none'",
+  'referrer-policy': 'no-referrer',
+  'strict-transport-security': 'max-age=63072000; includeSubDomains',
+};
+
+export function json(
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): APIGatewayProxyResult {
+  return { statusCode: status, headers: { ...securityHeaders, ...headers }, body: JSON.stringify(body) };
+}
+
+export function errorResponse(error: unknown): { response: APIGatewayProxyResult; body: ErrorBody } {
+  const { status, body } = toErrorBody(error);
+  return { response: json(status, body), body };
+}
