@@ -80,8 +80,13 @@ export async function startDynamoDbLocal(port: number, dbPath?: string): Promise
     endpoint,
     stop: () =>
       new Promise<void>((resolve) => {
-        if (exited) return resolve();
-        child.once('exit', () => resolve());
+        const done = () => {
+          child.stdout?.destroy();
+          child.stderr?.destroy();
+          resolve();
+        };
+        if (exited) return done();
+        child.once('exit', done);
         child.kill('SIGTERM');
         setTimeout(() => child.kill('SIGKILL'), 5_000).unref();
       }),

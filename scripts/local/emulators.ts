@@ -2,6 +2,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import path from 'node:path';
 import {
+  GetQueueAttributesCommand,
   type MessageAttributeValue,
   ReceiveMessageCommand,
   SendMessageBatchCommand,
@@ -42,12 +43,34 @@ export interface S3Emulator extends RunningEmulator {
 export async function startS3Emulator(port: number, directory: string): Promise<S3Emulator> {
   mkdirSync(directory, { recursive: true });
   const s3rver = new S3rver({ port, address: '127.0.0.1', directory, silent: true, resetOnClose: false });
-  const server = (await s3rver.run()) as unknown as Server;
+  await s3rver.run();
   return {
     endpoint: `http://127.0.0.1:${port}`,
     onObjectEvent: (listener) => s3rver.on('event', listener),
-    stop: () => closeServer(server),
+    stop: async () => {
+      s3rver.httpServer?.closeAllConnections();
+      await s3rver.close();
+    },
   };
+}
+
+/**
+ * Visible and in-flight messages. The emulator's ApproximateNumberOfMessages also counts in-flight
+ * messages (AWS counts only visible ones), hence the subtraction.
+ */
+export async function queueCounts(
+  sqs: SQSClient,
+  queueUrl: string,
+): Promise<{ visible: number; inFlight: number }> {
+  const { Attributes = {} } = await sqs.send(
+    new GetQueueAttributesCommand({
+      QueueUrl: queueUrl,
+      AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+    }),
+  );
+  const all = Number(Attributes.ApproximateNumberOfMessages ?? 0);
+  const inFlight = Number(Attributes.ApproximateNumberOfMessagesNotVisible ?? 0);
+  return { visible: Math.max(0, all - inFlight), inFlight };
 }
 
 interface SavedMessage {

@@ -12,6 +12,26 @@ const securityHeaders = {
   'cache-control': 'no-store',
 };
 
+// What API Gateway answers with the DEFAULT_4XX / DEFAULT_5XX gateway responses declared in
+// serverless.yml (serverless-offline ignores GatewayResponse resources).
+const gatewayErrors: Record<number, { code: string; message: string }> = {
+  401: { code: 'UNAUTHORIZED', message: 'Unauthorized' },
+  403: { code: 'ACCESS_DENIED', message: 'User is not authorized to access this resource' },
+  404: { code: 'RESOURCE_NOT_FOUND', message: 'Not found' },
+  413: { code: 'REQUEST_TOO_LARGE', message: 'Request too large' },
+  429: { code: 'THROTTLED', message: 'Too many requests' },
+  502: { code: 'BAD_GATEWAY', message: 'Internal server error' },
+  504: { code: 'INTEGRATION_TIMEOUT', message: 'Endpoint request timed out' },
+};
+
+function gatewayError(status: number) {
+  const known = gatewayErrors[status];
+  if (known) return { error: known };
+  return status >= 500
+    ? { error: { code: 'DEFAULT_5XX', message: 'Internal server error' } }
+    : { error: { code: 'DEFAULT_4XX', message: 'Bad request' } };
+}
+
 /**
  * The front door of the local API: forwards to `serverless offline`, which listens on an internal port.
  * It exists so that a shutdown can stop accepting requests first while the functions keep running to
@@ -30,7 +50,16 @@ export async function startGateway(port: number, upstreamPort: number, host = '1
         agent,
       },
       (upstreamResponse) => {
-        response.writeHead(upstreamResponse.statusCode ?? 502, upstreamResponse.headers);
+        const status = upstreamResponse.statusCode ?? 502;
+        // Our functions always answer with their security headers; an error without them was made by
+        // serverless-offline itself (authorizer denial, body too large, handler crash).
+        if (status >= 400 && !upstreamResponse.headers['x-content-type-options']) {
+          upstreamResponse.resume();
+          response.writeHead(status, securityHeaders);
+          response.end(JSON.stringify(gatewayError(status)));
+          return;
+        }
+        response.writeHead(status, upstreamResponse.headers);
         upstreamResponse.pipe(response);
       },
     );

@@ -32,6 +32,8 @@ export async function startOffline(options: {
       env: {
         ...options.env,
         ...quietSlsEnv,
+        // AWS evaluates schedule expressions in UTC; serverless-offline uses the process's zone.
+        TZ: 'UTC',
         OFFLINE_HTTP_PORT: String(options.httpPort),
         OFFLINE_LAMBDA_PORT: String(options.lambdaPort),
       },
@@ -77,6 +79,9 @@ export async function startOffline(options: {
       const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
       await exit;
       clearTimeout(timer);
+      // Grandchildren (tsx's esbuild service) can keep the pipes open after the CLI has exited.
+      child.stdout?.destroy();
+      child.stderr?.destroy();
     },
   };
 }

@@ -14,7 +14,9 @@ declare module 's3rver' {
 
   export default class S3rver extends EventEmitter {
     constructor(options?: S3rverOptions);
-    run(): Promise<Server>;
+    /** Resolves with the listening address once the server is up. */
+    run(): Promise<unknown>;
+    httpServer?: Server;
     close(): Promise<void>;
   }
 }

@@ -33,6 +33,8 @@ export interface BatchOutcome {
   invokeError?: string;
 }
 
+const IDLE_POLL_MS = 100;
+
 const chunk = <T>(items: T[], size: number): T[][] =>
   Array.from({ length: Math.ceil(items.length / size) }, (_, index) =>
     items.slice(index * size, index * size + size),
@@ -80,6 +82,7 @@ function toRecord(message: Message, options: SqsEventSourceOptions): SQSRecord {
  */
 export class SqsEventSource {
   private running = false;
+  private stopRequested = false;
   private loops: Promise<void>[] = [];
   private inFlight = 0;
   /** Receipt handles of messages left for redelivery, so a shutdown can make them visible again. */
@@ -90,12 +93,14 @@ export class SqsEventSource {
   start(): void {
     if (this.running) return;
     this.running = true;
+    this.stopRequested = false;
     this.loops = Array.from({ length: this.options.concurrency }, () => this.loop());
   }
 
   /** Stops receiving; resolves when the batches in flight have finished. */
   async stop(): Promise<void> {
     this.running = false;
+    this.stopRequested = true;
     await Promise.all(this.loops);
     this.loops = [];
   }
@@ -129,7 +134,10 @@ export class SqsEventSource {
     while (this.running) {
       try {
         const messages = await this.gather();
-        if (messages.length === 0) continue;
+        if (messages.length === 0) {
+          await new Promise((resolve) => setTimeout(resolve, IDLE_POLL_MS));
+          continue;
+        }
         this.inFlight += 1;
         try {
           await this.deliver(messages);
@@ -161,11 +169,13 @@ export class SqsEventSource {
   /** One batch: the first message(s), then more until the batch is full or the window closes. */
   async gather(): Promise<Message[]> {
     const { batchSize, maximumBatchingWindowSeconds } = this.options;
-    const first = await this.receive(batchSize, 1);
+    // Short polls: the emulator's long poll holds received messages until its wait ends, which could
+    // outlast a short visibility timeout and deliver a message twice.
+    const first = await this.receive(batchSize, 0);
     if (first.length === 0) return [];
     const batch = [...first];
     const windowEnds = Date.now() + maximumBatchingWindowSeconds * 1000;
-    while (batch.length < batchSize && Date.now() < windowEnds && this.running) {
+    while (batch.length < batchSize && Date.now() < windowEnds && !this.stopRequested) {
       const more = await this.receive(batchSize - batch.length, 0);
       if (more.length === 0) await new Promise((resolve) => setTimeout(resolve, 50));
       batch.push(...more);

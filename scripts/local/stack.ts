@@ -3,10 +3,10 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
-import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import { localCredentials, localRegion } from './aws-local';
 import { startDynamoDbLocal } from './dynamodb-local';
-import { restoreQueue, snapshotQueue, startS3Emulator, startSqsEmulator } from './emulators';
+import { queueCounts, restoreQueue, snapshotQueue, startS3Emulator, startSqsEmulator } from './emulators';
 import { type Gateway, startGateway } from './gateway';
 import { lambdaApiInvoker } from './invoker';
 import { startOffline } from './offline';
@@ -118,6 +118,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       AWS_ENDPOINT_URL_SQS: urls.sqs,
       AWS_ENDPOINT_URL_S3: urls.s3,
       LOCAL_MASTER_KEY_FILE: masterKeyFile,
+      // Deployed functions run on nodejs22.x; the SDK's notice about older Node is noise here.
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
       ADMIN_TOKEN: options.adminToken,
       ...options.env,
     };
@@ -213,13 +215,6 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
 
     const gateway: Gateway = await startGateway(ports.api, offlineHttpPort);
 
-    const queueDepth = async (url: string) => {
-      const { Attributes = {} } = await sqs.send(
-        new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['ApproximateNumberOfMessages'] }),
-      );
-      return Number(Attributes.ApproximateNumberOfMessages ?? 0);
-    };
-
     let stopping: Promise<StopReport> | undefined;
     const stop = async ({ drainTimeoutMs = 20_000 } = {}): Promise<StopReport> => {
       const deadline = Date.now() + drainTimeoutMs;
@@ -228,8 +223,13 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       // 2. Drain: let the consumers store what is queued, within the deadline.
       let drained = false;
       while (Date.now() < deadline) {
-        const depths = await Promise.all(eventSources.map(({ queue }) => queueDepth(queue.url)));
-        if (depths.every((depth) => depth === 0) && eventSources.every(({ source }) => !source.busy)) {
+        // Messages waiting out a failed attempt's visibility timeout are not waited for: they are
+        // made visible again and saved below.
+        const counts = await Promise.all(eventSources.map(({ queue }) => queueCounts(sqs, queue.url)));
+        if (
+          counts.every(({ visible }) => visible === 0) &&
+          eventSources.every(({ source }) => !source.busy)
+        ) {
           drained = true;
           break;
         }

@@ -1,0 +1,48 @@
+import { randomBytes } from 'node:crypto';
+import { createWriteStream, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { freePort } from '../../scripts/local/ports';
+import { startLocalStack } from '../../scripts/local/stack';
+import { testEnvFile, testLogFile } from './paths';
+
+// One local cloud for the whole run: the same emulators and `serverless offline` as `npm run dev`,
+// in memory and on free ports, so tests never collide with a running dev stack.
+export default async function globalSetup(): Promise<void> {
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'sensorcloud-test-'));
+  mkdirSync(path.dirname(testLogFile), { recursive: true });
+  const functionLog = createWriteStream(testLogFile, { flags: 'w' });
+  const adminToken = `adm_${randomBytes(24).toString('base64url')}`;
+  const started = Date.now();
+  const stack = await startLocalStack({
+    ports: {
+      api: await freePort(),
+      dynamodb: await freePort(),
+      sqs: await freePort(),
+      s3: await freePort(),
+      lambda: await freePort(),
+    },
+    dataDir,
+    persist: false,
+    adminToken,
+    env: { LOCAL_QUEUE_VISIBILITY_TIMEOUT: '5', LOG_LEVEL: 'DEBUG' },
+    log: (line) => functionLog.write(`[local] ${line}\n`),
+    onFunctionOutput: (line) => functionLog.write(`${line}\n`),
+  });
+  const queueUrl = (logicalId: string) =>
+    stack.resources.queues.find((queue) => queue.logicalId === logicalId)?.url;
+  const env = {
+    ...stack.functionEnv('health'),
+    SENSORCLOUD_API_URL: stack.urls.api,
+    SENSORCLOUD_LAMBDA_URL: stack.urls.lambda,
+    SENSORCLOUD_ADMIN_TOKEN: adminToken,
+    SENSORCLOUD_DATA_DIR: dataDir,
+    SENSORCLOUD_STACK_START_MS: String(Date.now() - started),
+    SENSORCLOUD_READINGS_QUEUE_URL: queueUrl('ReadingsQueue') ?? '',
+    SENSORCLOUD_READINGS_DLQ_URL: queueUrl('ReadingsDeadLetterQueue') ?? '',
+  };
+  writeFileSync(testEnvFile, JSON.stringify(env));
+  Object.assign(process.env, env);
+  (globalThis as { __sensorcloudStack?: typeof stack }).__sensorcloudStack = stack;
+  (globalThis as { __sensorcloudLog?: typeof functionLog }).__sensorcloudLog = functionLog;
+}

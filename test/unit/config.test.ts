@@ -1,0 +1,50 @@
+import { loadConfig } from '../../src/lib/config';
+
+const valid = {
+  STAGE: 'test',
+  READINGS_TABLE: 'r',
+  DEVICES_TABLE: 'd',
+  KEYS_TABLE: 'k',
+  AUDIT_TABLE: 'a',
+  READINGS_QUEUE_URL: 'http://localhost:9324/000000000000/q',
+  READINGS_DLQ_URL: 'http://localhost:9324/000000000000/dlq',
+  IMAGES_BUCKET: 'b',
+  KEY_PROVIDER: 'local',
+  LOCAL_MASTER_KEY_FILE: '/tmp/master.key',
+  ADMIN_TOKEN: 'a-long-enough-admin-token',
+};
+
+describe('loadConfig', () => {
+  it('applies defaults for limits', () => {
+    const config = loadConfig(valid);
+    expect(config.MAX_READINGS_PER_REQUEST).toBe(1000);
+    expect(config.MAX_BODY_BYTES).toBe(1_000_000);
+    expect(config.MAX_FREEFORM_BYTES).toBe(16_384);
+  });
+
+  it('treats empty strings (settings a stage does not use) as unset', () => {
+    const config = loadConfig({ ...valid, KMS_KEY_ID: '', ADMIN_TOKEN_PARAMETER: '' });
+    expect(config.KMS_KEY_ID).toBeUndefined();
+  });
+
+  it('fails fast, naming every bad variable', () => {
+    expect(() => loadConfig({ ...valid, READINGS_TABLE: undefined, MAX_BODY_BYTES: 'lots' })).toThrow(
+      /READINGS_TABLE.*MAX_BODY_BYTES|MAX_BODY_BYTES.*READINGS_TABLE/,
+    );
+  });
+
+  it('requires the key settings of the chosen key provider', () => {
+    expect(() => loadConfig({ ...valid, KEY_PROVIDER: 'kms' })).toThrow(
+      /KMS_KEY_ID: required when KEY_PROVIDER=kms/,
+    );
+    expect(() => loadConfig({ ...valid, LOCAL_MASTER_KEY_FILE: '' })).toThrow(/LOCAL_MASTER_KEY_FILE/);
+  });
+
+  it('requires an admin token source', () => {
+    expect(() => loadConfig({ ...valid, ADMIN_TOKEN: undefined })).toThrow(/ADMIN_TOKEN_PARAMETER/);
+    expect(
+      loadConfig({ ...valid, ADMIN_TOKEN: undefined, ADMIN_TOKEN_PARAMETER: '/x/admin' })
+        .ADMIN_TOKEN_PARAMETER,
+    ).toBe('/x/admin');
+  });
+});
