@@ -19,6 +19,6 @@ export async function authenticate(authorizationHeader: string | undefined): Pro
   // Basic credentials name the device twice (user and token prefix): they must agree.
   if (!deviceId || (user !== undefined && user !== deviceId)) return undefined;
   const device = await findDevice(deviceId);
-  if (!device || device.status !== 'active' || !tokenMatches(secret, device.tokenHash)) return undefined;
+  if (device?.status !== 'active' || !tokenMatches(secret, device.tokenHash)) return undefined;
   return { role: 'device', deviceId };
 }

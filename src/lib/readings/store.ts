@@ -76,7 +76,11 @@ async function writeChunk(chunk: TableWrite[], deadline: number): Promise<TableW
   let pending = chunk;
   for (let attempt = 0; pending.length > 0; attempt += 1) {
     const requestItems: Record<string, WriteRequest[]> = {};
-    for (const write of pending) (requestItems[write.table] ??= []).push(write.request);
+    for (const write of pending) {
+      const requests = requestItems[write.table] ?? [];
+      requests.push(write.request);
+      requestItems[write.table] = requests;
+    }
     let output: BatchWriteCommandOutput;
     try {
       output = await dynamo.send(new BatchWriteCommand({ RequestItems: requestItems }));
