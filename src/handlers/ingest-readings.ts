@@ -3,7 +3,7 @@ import { ForbiddenError } from '../lib/errors';
 import { authenticatedRoute } from '../lib/http/handler';
 import { json } from '../lib/http/response';
 import { acceptReadings } from '../lib/readings/ingest';
-import { ingestBody, toIncomingReadings } from '../lib/readings/wire';
+import { parseIngestBody, toIncomingReadings } from '../lib/readings/wire';
 import { parseInput } from '../lib/validation';
 
 const idempotencyKey = z
@@ -15,7 +15,7 @@ const idempotencyKey = z
 export const handler = authenticatedRoute(async (request) => {
   if (request.principal.role !== 'device')
     throw new ForbiddenError('Readings are written by devices, with their own token');
-  const readings = toIncomingReadings(parseInput(ingestBody, request.body, 'body'));
+  const readings = toIncomingReadings(parseIngestBody(request.body));
   const { ids } = await acceptReadings({
     deviceId: request.principal.deviceId,
     actor: request.principal.deviceId,

@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { config } from '../config';
+import { ValidationError } from '../errors';
+import { parseInput } from '../validation';
 
 // The IoT Sensor Framework's wire format, kept so existing interrogator clients work unchanged:
 // `{"data":{"db_password","relative_time","interrogator_time","freeform"}}`, one or a list.
@@ -80,17 +82,24 @@ const readingData = z.object({
 
 const reading = z.object({ data: readingData });
 
-export const ingestBody = z
-  .union([reading.transform((one) => [one]), z.array(reading)])
-  .superRefine((readings, ctx) => {
-    if (readings.length === 0) ctx.addIssue({ code: 'custom', message: 'no readings' });
-    if (readings.length > config.MAX_READINGS_PER_REQUEST) {
-      ctx.addIssue({
-        code: 'custom',
-        message: `${readings.length} readings; the limit is ${config.MAX_READINGS_PER_REQUEST} per request`,
-      });
-    }
-  });
+const readingList = z
+  .array(reading)
+  .min(1, 'no readings')
+  .max(
+    config.MAX_READINGS_PER_REQUEST,
+    `more than ${config.MAX_READINGS_PER_REQUEST} readings; the limit is ${config.MAX_READINGS_PER_REQUEST} per request`,
+  );
+
+type ParsedReading = z.output<typeof reading>;
+
+/** One reading or a list of them; a problem is reported with the item's index and field. */
+export function parseIngestBody(body: unknown): ParsedReading[] {
+  if (Array.isArray(body)) return parseInput(readingList, body, 'body');
+  if (body === null || typeof body !== 'object') {
+    throw new ValidationError('body: expected {"data": {…}} or a list of them', { field: 'body' });
+  }
+  return [parseInput(reading, body, 'body')];
+}
 
 export type IncomingReading = {
   relativeTime: number;
@@ -99,7 +108,7 @@ export type IncomingReading = {
   password: string | undefined;
 };
 
-export function toIncomingReadings(body: z.output<typeof ingestBody>): IncomingReading[] {
+export function toIncomingReadings(body: ParsedReading[]): IncomingReading[] {
   return body.map(({ data }) => ({
     relativeTime: data.relative_time,
     interrogatorTime: data.interrogator_time,
