@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import net from 'node:net';
+import { ownChild } from './children';
 import { waitFor } from './ports';
 import { projectRoot, quietSlsEnv, slsBin } from './service-config';
 
