@@ -25,10 +25,8 @@ export async function startOffline(options: {
   env: NodeJS.ProcessEnv;
   onOutput: (line: string) => void;
 }): Promise<OfflineProcess> {
-  const child: ChildProcess = spawn(
-    process.execPath,
-    [slsBin, 'offline', 'start', '--stage', options.stage],
-    {
+  const child: ChildProcess = ownChild(
+    spawn(process.execPath, [slsBin, 'offline', 'start', '--stage', options.stage], {
       cwd: projectRoot,
       env: {
         ...options.env,
@@ -39,8 +37,7 @@ export async function startOffline(options: {
         OFFLINE_LAMBDA_PORT: String(options.lambdaPort),
       },
       stdio: ['ignore', 'pipe', 'pipe'],
-      detached: false,
-    },
+    }),
   );
   let exited = false;
   let recent = '';
