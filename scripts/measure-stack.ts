@@ -3,7 +3,7 @@
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { freePort } from './local/ports';
+import { freePorts } from './local/ports';
 import { startLocalStack } from './local/stack';
 
 function descendants(pid: number): number[] {
@@ -44,13 +44,7 @@ async function main(): Promise<void> {
   for (let run = 0; run < runs; run += 1) {
     const started = Date.now();
     const stack = await startLocalStack({
-      ports: {
-        api: await freePort(),
-        dynamodb: await freePort(),
-        sqs: await freePort(),
-        s3: await freePort(),
-        lambda: await freePort(),
-      },
+      ports: await freePorts(),
       dataDir: mkdtempSync(path.join(os.tmpdir(), 'sensorcloud-measure-')),
       persist: true,
       adminToken: 'measure-admin-token-000000',
