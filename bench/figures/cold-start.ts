@@ -1,6 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
-import os from 'node:os';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { deflateRawSync } from 'node:zlib';
 import { build } from 'esbuild';
@@ -34,17 +33,23 @@ process.stdout.write(JSON.stringify({ ms, rss: process.memoryUsage().rss }));
 `;
 
 export const coldStartFigure: Figure<Shared> = async (ctx) => {
-  const samples = ctx.quick ? 10 : 15;
+  // ≥ 10 for the figure; the quick smoke run only checks it can be produced.
+  const samples = ctx.quick ? 3 : 15;
   const options = ((ctx.config.custom as { esbuild?: EsbuildConfig } | undefined)?.esbuild ??
     {}) as EsbuildConfig;
   const external = [...(options.external ?? []), ...(options.exclude ?? [])];
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'sensorcloud-bench-bundles-'));
+  // Inside the project, so a bundle resolves its external modules (the AWS SDK, sharp) from
+  // node_modules as Lambda resolves them from the runtime's.
+  mkdirSync(path.join(projectRoot, '.local', 'bench'), { recursive: true });
+  const dir = mkdtempSync(path.join(projectRoot, '.local', 'bench', 'bundles-'));
   interface Row {
     fn: string;
     bytes: number;
     zipBytes: number;
     mapBytes: number;
     usesSharp: boolean;
+    /** The biggest contributors to the bundle, by package. */
+    packages: Array<{ name: string; kb: number }>;
     init: Range;
     rssMb: number;
   }
@@ -70,6 +75,16 @@ export const coldStartFigure: Figure<Shared> = async (ctx) => {
       });
       const output = Object.values(result.metafile.outputs).find((out) => out.entryPoint);
       const usesSharp = (output?.imports ?? []).some((imported) => imported.path === 'sharp');
+      const byPackage = new Map<string, number>();
+      for (const [input, { bytesInOutput }] of Object.entries(output?.inputs ?? {})) {
+        const match = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(input);
+        const name = match?.[1] ?? 'src (this project)';
+        byPackage.set(name, (byPackage.get(name) ?? 0) + bytesInOutput);
+      }
+      const packages = [...byPackage]
+        .sort((a, b) => b[1] - a[1])
+        .slice(0, 4)
+        .map(([name, bytes]) => ({ name, kb: bytes / 1024 }));
       const env = { ...ctx.env, ...functionEnvironment(ctx.config, key), PATH: process.env.PATH ?? '' };
       const times: number[] = [];
       let rss = 0;
@@ -91,6 +106,7 @@ export const coldStartFigure: Figure<Shared> = async (ctx) => {
         zipBytes: deflateRawSync(code, { level: 9 }).length,
         mapBytes: statSync(`${outfile}.map`, { throwIfNoEntry: false })?.size ?? 0,
         usesSharp,
+        packages,
         init: range(times),
         rssMb: rss / 1024 ** 2,
       });
@@ -168,7 +184,16 @@ export const coldStartFigure: Figure<Shared> = async (ctx) => {
         .image('Bundle sizes', sizeChart.png, sizeChart.svg)
         .image('Module init', initChart.png, initChart.svg)
         .table(
-          ['function', 'bundle KB', 'deflated KB', 'source map KB', 'init ms', 'RSS after init MB', 'sharp'],
+          [
+            'function',
+            'bundle KB',
+            'deflated KB',
+            'source map KB',
+            'init ms',
+            'RSS after init MB',
+            'sharp',
+            'largest parts (KB)',
+          ],
           rows.map((row) => [
             row.fn,
             fmt(row.bytes / 1024),
@@ -177,6 +202,7 @@ export const coldStartFigure: Figure<Shared> = async (ctx) => {
             fmtRange(row.init),
             fmt(row.rssMb),
             row.usesSharp ? 'yes' : '',
+            row.packages.map((entry) => `${entry.name} ${fmt(entry.kb)}`).join(', '),
           ]),
         );
     },

@@ -17,8 +17,8 @@ const SIZES = [1, 10, 100, 1000];
 
 export const ingestFigure: Figure<Shared> = async (ctx, shared) => {
   const runs = ctx.quick ? 2 : 3;
-  const seconds = ctx.quick ? 1.5 : 8;
-  const connections = 8;
+  const seconds = ctx.quick ? 1 : 8;
+  const connections = ctx.quick ? 4 : 8;
   const device = await ctx.registerDevice('bench ingest');
   const perSize: Array<{ size: number; runs: LoadResult[] }> = [];
   for (const size of SIZES) {
@@ -29,11 +29,11 @@ export const ingestFigure: Figure<Shared> = async (ctx, shared) => {
       headers: { authorization: `Bearer ${device.token}`, 'content-type': 'application/json' },
       body: readingsBody(size, 0),
     };
-    await warmUp(ctx.apiUrl, [request], connections);
+    await warmUp(ctx.apiUrl, [request], connections, ctx.quick ? 1 : 2);
     const results: LoadResult[] = [];
     for (let run = 0; run < runs; run += 1) {
       await ctx.purge();
-      await ctx.drain(15_000);
+      await ctx.drain(ctx.quick ? 3_000 : 15_000);
       results.push(await runLoad({ url: ctx.apiUrl, requests: [request], connections, seconds }));
     }
     const readingsPerSecond = range(results.map((result) => result.total.rps * size));

@@ -22,8 +22,8 @@ const WRITE_READINGS = 10;
 
 export const mixesFigure: Figure<Shared> = async (ctx) => {
   const runs = ctx.quick ? 2 : 3;
-  const seconds = ctx.quick ? 1.5 : 10;
-  const connections = 8;
+  const seconds = ctx.quick ? 1 : 10;
+  const connections = ctx.quick ? 4 : 8;
   const storedRows = ctx.quick ? 1_000 : 10_000;
   const device = await ctx.registerDevice('bench mixes');
   await runWorker<SeedInput, SeedOutput>(
@@ -58,11 +58,11 @@ export const mixesFigure: Figure<Shared> = async (ctx) => {
   const results: Array<{ mix: string; runs: LoadResult[] }> = [];
   for (const mix of MIXES) {
     const requests = cycle(mix.reads);
-    await warmUp(ctx.apiUrl, requests, connections);
+    await warmUp(ctx.apiUrl, requests, connections, ctx.quick ? 1 : 2);
     const mixRuns: LoadResult[] = [];
     for (let run = 0; run < runs; run += 1) {
       await ctx.purge();
-      await ctx.drain(15_000);
+      await ctx.drain(ctx.quick ? 3_000 : 15_000);
       mixRuns.push(await runLoad({ url: ctx.apiUrl, requests, connections, seconds }));
     }
     results.push({ mix: mix.name, runs: mixRuns });

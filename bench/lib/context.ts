@@ -52,8 +52,6 @@ export interface StackChoice {
   log(line: string): void;
 }
 
-const READINGS_QUEUE = 'ReadingsQueue';
-
 async function registerWith(apiUrl: string, adminToken: string, name: string): Promise<Device> {
   const deviceId = `bench_${randomBytes(6).toString('hex')}`;
   const response = await fetch(`${apiUrl}/api/devices`, {

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { createWriteStream, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { freePort } from '../../scripts/local/ports';
+import { freePorts } from '../../scripts/local/ports';
 import type { ServiceConfig } from '../../scripts/local/service-config';
 import { startLocalStack } from '../../scripts/local/stack';
 
@@ -28,13 +28,7 @@ process.once('message', async (input: { logFile: string }) => {
   const started = performance.now();
   try {
     const stack = await startLocalStack({
-      ports: {
-        api: await freePort(),
-        dynamodb: await freePort(),
-        sqs: await freePort(),
-        s3: await freePort(),
-        lambda: await freePort(),
-      },
+      ports: await freePorts(),
       dataDir,
       persist: false,
       adminToken,
