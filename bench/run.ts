@@ -1,6 +1,6 @@
 // `npm run bench [-- --quick] [-- --url http://localhost:3000] [-- --only ingest,queries] [-- --out DIR]`
 // Measures the platform on this machine and writes bench/results/<date>/report.md with its charts.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { projectRoot } from '../scripts/local/service-config';
@@ -60,6 +60,12 @@ async function main(): Promise<void> {
   const shared: Shared = {};
   const outputs: FigureOutput[] = [];
   const ctx: BenchContext = await openContext({ quick, outDir, logsDir, url: values.url, log });
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      log(`${signal}: stopping the local stack`);
+      void ctx.stop().finally(() => process.exit(130));
+    });
+  }
   const run = async ([name, figure]: [string, Figure<Shared>]) => {
     log(`figure ${name}…`);
     const output = await timed(figure, ctx, shared);
@@ -79,7 +85,16 @@ async function main(): Promise<void> {
     path.join(outDir, 'results.json'),
     `${JSON.stringify({ date, quick, machine, totalSeconds, figures: outputs.map(({ write: _, ...rest }) => rest) }, null, 2)}\n`,
   );
-  log(`report: ${path.relative(process.cwd(), reportFile)} (${totalSeconds.toFixed(0)} s in all)`);
+  // What CI's smoke run relies on: the report exists and every chart it links to was written.
+  const linked = [...readFileSync(reportFile, 'utf8').matchAll(/\]\(([^)\s]+\.(?:png|svg))\)/g)].map(
+    (match) => match[1] as string,
+  );
+  const missing = linked.filter((file) => !existsSync(path.join(outDir, file)));
+  if (missing.length)
+    throw new Error(`the report links to charts that were not written: ${missing.join(', ')}`);
+  log(
+    `report: ${path.relative(process.cwd(), reportFile)} with ${linked.length} chart files (${totalSeconds.toFixed(0)} s in all)`,
+  );
 }
 
 main().then(

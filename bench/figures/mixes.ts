@@ -23,7 +23,7 @@ const WRITE_READINGS = 10;
 export const mixesFigure: Figure<Shared> = async (ctx) => {
   const runs = ctx.quick ? 2 : 3;
   const seconds = ctx.quick ? 1 : 10;
-  const connections = ctx.quick ? 4 : 8;
+  const connections = 4;
   const storedRows = ctx.quick ? 1_000 : 10_000;
   const device = await ctx.registerDevice('bench mixes');
   await runWorker<SeedInput, SeedOutput>(
@@ -133,7 +133,7 @@ export const mixesFigure: Figure<Shared> = async (ctx) => {
         .paragraph(
           `One device holding ${storedRows.toLocaleString('en-US')} stored rows. Reads: \`POST /api/iot/{start}/{end}?limit=${READ_ROWS}\` on windows of ${READ_ROWS} stored rows;`,
           `writes: \`PUT /api/iot\` with ${WRITE_READINGS} readings. Requests cycle in groups of ten with the reads spread among the writes;`,
-          `${connections} connections, ${runs} runs of ${seconds} s per mix after warm-up waves of ${connections} concurrent requests. The consumer stores the writes meanwhile (the queue is purged between runs).`,
+          `${connections} connections, ${runs} runs of ${seconds} s per mix after a warm-up ramping to ${connections} concurrent requests. The consumer stores the writes meanwhile (the queue is purged between runs).`,
         )
         .image('Mix throughput', throughput.png, throughput.svg)
         .image('Mix latency', latency.png, latency.svg)

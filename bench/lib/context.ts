@@ -133,6 +133,7 @@ async function start(choice: StackChoice): Promise<BenchContext> {
   choice.log(`local stack up in ${ready.startSeconds.toFixed(1)} s at ${ready.apiUrl}`);
   if (!ready.queueUrl) throw new Error('the readings queue was not created');
   const { dynamo, sqs } = clients(ready.env);
+  let stopped: Promise<void> | undefined;
   return {
     quick: choice.quick,
     outDir: choice.outDir,
@@ -148,14 +149,18 @@ async function start(choice: StackChoice): Promise<BenchContext> {
     log: choice.log,
     registerDevice: (name) => registerWith(ready.apiUrl, ready.adminToken, name),
     ...helpers(sqs, ready.queueUrl),
-    stop: async () => {
-      dynamo.destroy();
-      sqs.destroy();
-      const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-      child.send({ stop: true });
-      const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-      await exited;
-      clearTimeout(timer);
+    stop: () => {
+      stopped ??= (async () => {
+        dynamo.destroy();
+        sqs.destroy();
+        if (child.exitCode !== null) return;
+        const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+        if (child.connected) child.send({ stop: true });
+        const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+        await exited;
+        clearTimeout(timer);
+      })();
+      return stopped;
     },
   };
 }

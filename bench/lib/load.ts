@@ -105,27 +105,43 @@ export async function runLoad(options: {
 }
 
 /**
- * Waves of `connections` concurrent requests: serverless-offline starts one worker per concurrent
- * invocation and loads the handler lazily in it, so a time-boxed warm-up on a busy machine can end
- * before every worker the measured run will use is warm.
+ * Ramps up to `connections` concurrent requests (1, 2, 4, …), repeating a step until every request in
+ * it succeeds: serverless-offline starts one worker thread per concurrent invocation (authorizer and
+ * handler) and loads the handler in it lazily, and on a busy machine a burst of cold workers can
+ * exceed the functions' timeout. Returns the number of failed warm-up requests.
  */
 export async function warmUp(
   url: string,
   requests: LoadRequest[],
   connections: number,
-  waves = 2,
-): Promise<void> {
-  for (let wave = 0; wave < waves; wave += 1) {
-    await Promise.all(
-      Array.from({ length: connections }, async (_, index) => {
-        const request = requests[index % requests.length] as LoadRequest;
-        const response = await fetch(`${url}${request.path}`, {
-          method: request.method,
-          headers: request.headers,
-          body: request.body,
-        });
-        await response.arrayBuffer();
-      }),
-    );
+  rounds = 2,
+): Promise<number> {
+  let failures = 0;
+  const steps: number[] = [];
+  for (let step = 1; step < connections; step *= 2) steps.push(step);
+  steps.push(connections);
+  for (const concurrency of steps) {
+    for (let round = 0, ok = 0; ok < rounds && round < rounds + 5; round += 1) {
+      const results = await Promise.all(
+        Array.from({ length: concurrency }, async (_, index) => {
+          const request = requests[index % requests.length] as LoadRequest;
+          try {
+            const response = await fetch(`${url}${request.path}`, {
+              method: request.method,
+              headers: request.headers,
+              body: request.body,
+            });
+            await response.arrayBuffer();
+            return response.ok;
+          } catch {
+            return false;
+          }
+        }),
+      );
+      const failed = results.filter((success) => !success).length;
+      failures += failed;
+      if (failed === 0) ok += 1;
+    }
   }
+  return failures;
 }

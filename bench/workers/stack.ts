@@ -46,13 +46,19 @@ process.once('message', async (input: { logFile: string }) => {
       startSeconds: (performance.now() - started) / 1000,
     };
     send({ ready });
-    process.once('message', async () => {
+    let stopping = false;
+    const stop = async () => {
+      if (stopping) return;
+      stopping = true;
       await stack.stop({ drainTimeoutMs: 2_000 });
       functionLog.end();
       rmSync(dataDir, { recursive: true, force: true });
-      send({ stopped: true });
+      if (process.connected) send({ stopped: true });
       setTimeout(() => process.exit(0), 50);
-    });
+    };
+    process.once('message', () => void stop());
+    // The bench died or was interrupted: take the stack down with it.
+    process.once('disconnect', () => void stop());
   } catch (error) {
     send({ error: (error as Error).message });
     rmSync(dataDir, { recursive: true, force: true });
