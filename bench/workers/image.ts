@@ -23,6 +23,20 @@ export interface ImageOutput {
 
 type Render = (body: Buffer) => Promise<number>;
 
+/**
+ * Resident memory in MB from /proc/self/status: VmHWM (peak) or VmRSS (now). Not getrusage's
+ * maxRSS: on Linux that survives exec, so a forked child reports its parent's peak.
+ */
+function memoryMb(field: 'VmHWM' | 'VmRSS'): number {
+  try {
+    const match = new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync('/proc/self/status', 'utf8'));
+    if (match?.[1]) return Number(match[1]) / 1024;
+  } catch {
+    // Not Linux: fall back below.
+  }
+  return field === 'VmHWM' ? process.resourceUsage().maxRSS / 1024 : process.memoryUsage().rss / 1024 ** 2;
+}
+
 const renderModule = path.resolve(__dirname, '..', '..', 'src', 'lib', 'images', 'render.ts');
 
 async function platformRenderer(sizes: number[]): Promise<{ name: string; render: Render } | undefined> {
@@ -76,7 +90,7 @@ function sharpRenderer(sizes: number[]): { name: string; render: Render } {
 serveWorker<ImageInput, ImageOutput>(async (input) => {
   const renderer = (await platformRenderer(input.sizes)) ?? sharpRenderer(input.sizes);
   const body = readFileSync(input.file);
-  const baselineRssMb = process.resourceUsage().maxRSS / 1024;
+  const baselineRssMb = memoryMb('VmHWM');
   const times: number[] = [];
   let outputs = 0;
   // The first image in a process is timed too: a Lambda container often handles just one.
@@ -89,7 +103,7 @@ serveWorker<ImageInput, ImageOutput>(async (input) => {
     pipeline: renderer.name,
     ms: median(times),
     baselineRssMb,
-    peakRssMb: process.resourceUsage().maxRSS / 1024,
+    peakRssMb: memoryMb('VmHWM'),
     outputs,
   };
 });
