@@ -1,0 +1,123 @@
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import sharp from 'sharp';
+import type { ImageRecord } from '../../src/lib/images/model';
+import {
+  cameraJpeg,
+  dynamo,
+  jpeg,
+  labelRowsOf,
+  listKeys,
+  pixelBomb,
+  png,
+  putUpload,
+  readObject,
+  svg,
+  table,
+  truncatedJpeg,
+  uniqueKey,
+} from '../support/images';
+import { eventually } from '../support/sqs';
+
+// Objects put straight into the local S3 (as an operator or a presigned upload would): the emulated
+// S3 notification invokes the processing function through serverless offline.
+
+async function record(key: string): Promise<ImageRecord | undefined> {
+  const { Item } = await dynamo.send(
+    new GetCommand({ TableName: table(), Key: { pk: `image#${key}`, sk: 'image' }, ConsistentRead: true }),
+  );
+  return Item as ImageRecord | undefined;
+}
+
+const processed = (key: string, predicate: (found: ImageRecord) => boolean = () => true) =>
+  eventually(
+    async () => {
+      const found = await record(key);
+      if (!found || found.status === 'pending' || !predicate(found))
+        throw new Error(`${key} not processed yet`);
+      return found;
+    },
+    { timeoutMs: 20_000 },
+  );
+
+describe('image processing (S3 upload → processor → S3 thumbnails + DynamoDB)', () => {
+  it('makes thumbnails with the right dimensions, metadata and labels for an upload', async () => {
+    const key = uniqueKey('camera');
+    const body = await cameraJpeg(1600, 1200);
+    await putUpload(key, body);
+    const image = await processed(key);
+    expect(image).toMatchObject({
+      key,
+      owner: 'admin',
+      status: 'ready',
+      format: 'jpeg',
+      width: 1200,
+      height: 1600,
+      bytes: body.length,
+      sha256: expect.stringMatching(/^[0-9a-f]{64}$/),
+      capturedAt: '2025-06-01T12:34:56+02:00',
+      dominantColour: expect.stringMatching(/^#[0-9a-f]{6}$/),
+      labeller: 'local',
+    });
+    expect(image.labels?.map((label) => label.name)).toEqual(expect.arrayContaining(['red', 'portrait']));
+    const stored = await listKeys(`thumbnails/${key}/`);
+    expect(stored).toHaveLength(6);
+    expect(image.thumbnails?.map((thumbnail) => thumbnail.objectKey).sort()).toEqual(stored);
+    for (const thumbnail of image.thumbnails ?? []) {
+      const metadata = await sharp(await readObject(thumbnail.objectKey)).metadata();
+      expect([metadata.format, metadata.width, metadata.height]).toEqual([
+        thumbnail.format,
+        thumbnail.width,
+        thumbnail.height,
+      ]);
+      expect(Math.max(metadata.width ?? 0, metadata.height ?? 0)).toBe(thumbnail.size);
+    }
+    expect(image.thumbnails?.map((thumbnail) => thumbnail.size)).toEqual([1024, 1024, 512, 512, 128, 128]);
+  });
+
+  it('handles keys with spaces, unicode and a literal + (URL-encoded in the S3 event)', async () => {
+    const key = `Front door café (${Date.now()})+ü`;
+    await putUpload(key, await png(200, 150));
+    const image = await processed(key);
+    expect(image.status).toBe('ready');
+    expect(await listKeys(`thumbnails/${key}/`)).toHaveLength(4);
+  });
+
+  it('re-processing the same key replaces thumbnails and removes stale label rows', async () => {
+    const key = uniqueKey('reupload');
+    await putUpload(key, await jpeg(800, 400, { main: '#d02020', accent: '#d02020' }));
+    const first = await processed(key);
+    expect(first.labels?.map((label) => label.name)).toEqual(expect.arrayContaining(['red', 'landscape']));
+    const oldThumbnails = await listKeys(`thumbnails/${key}/`);
+
+    await putUpload(key, await png(300, 600, { main: '#2040d0', accent: '#2040d0' }));
+    const second = await processed(key, (found) => found.version > first.version);
+    const names = second.labels?.map((label) => label.name) ?? [];
+    expect(names).toEqual(expect.arrayContaining(['blue', 'portrait']));
+    expect(names).not.toContain('red');
+    expect(second.format).toBe('png');
+    expect(await labelRowsOf(key, ['red', 'landscape', 'blue', 'portrait'])).toEqual(['blue', 'portrait']);
+    const newThumbnails = await listKeys(`thumbnails/${key}/`);
+    // 300×600: 128, 512 and its own 600, each in WebP and JPEG.
+    expect(newThumbnails).toHaveLength(6);
+    expect(newThumbnails.filter((objectKey) => oldThumbnails.includes(objectKey))).toEqual([]);
+  });
+
+  it.each([
+    ['a text file named .jpg', 'notes.jpg', async () => Buffer.from('this is not a photo\n'), 'not-an-image'],
+    ['a truncated JPEG', 'cut.jpg', truncatedJpeg, 'corrupt'],
+    ['a zero-byte object', 'empty.jpg', async () => Buffer.alloc(0), 'empty'],
+    ['a pixel bomb', 'bomb.png', pixelBomb, 'too-many-pixels'],
+    ['an unsupported format', 'vector.svg', async () => svg(), 'unsupported-format'],
+  ])('rejects %s with a reason, no thumbnails, no retries', async (_name, suffix, make, code) => {
+    const key = uniqueKey('bad') + suffix;
+    await putUpload(key, await make());
+    const image = await processed(key);
+    expect(image).toMatchObject({ status: 'rejected', rejection: { code, message: expect.any(String) } });
+    expect(image.thumbnails).toEqual([]);
+    expect(image.labels).toEqual([]);
+    expect(await listKeys(`thumbnails/${key}/`)).toEqual([]);
+    // Processed once: a retry would have bumped the version.
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    expect((await record(key))?.version).toBe(1);
+  });
+});
