@@ -6,6 +6,15 @@ export function parseInput<S extends z.ZodType>(schema: S, value: unknown, what 
   const result = schema.safeParse(value);
   if (result.success) return result.data;
   const issue = result.error.issues[0];
-  const path = issue?.path.length ? issue.path.map(String).join('.') : what;
+  const path = issue?.path.length ? formatPath(issue.path) : what;
   throw new ValidationError(`${path}: ${issue?.message ?? 'invalid'}`, { field: path });
+}
+
+/** `[3].data.relative_time` for an item of a list, `data.relative_time` for an object. */
+function formatPath(path: ReadonlyArray<PropertyKey>): string {
+  return path
+    .map((segment, index) =>
+      typeof segment === 'number' ? `[${segment}]` : `${index === 0 ? '' : '.'}${String(segment)}`,
+    )
+    .join('');
 }

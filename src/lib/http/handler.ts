@@ -10,6 +10,8 @@ import { errorResponse } from './response';
 export interface HttpRequest {
   method: string;
   path: string;
+  /** The route template, e.g. `/api/devices/{deviceId}`. */
+  resource: string;
   /** Parsed JSON body; undefined when the request had none. */
   body: unknown;
   /** The body's bytes, for routes that take binary uploads. */
@@ -64,6 +66,7 @@ function toRequest(event: APIGatewayProxyEvent, options: Options): HttpRequest {
   return {
     method: event.httpMethod,
     path: event.path,
+    resource: event.resource,
     body,
     rawBody: mode === 'none' ? undefined : rawBody,
     pathParameters: compact(event.pathParameters),

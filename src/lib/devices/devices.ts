@@ -1,0 +1,184 @@
+import { randomBytes } from 'node:crypto';
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { z } from 'zod';
+import { dynamo } from '../aws/dynamo';
+import { config } from '../config';
+import { ConflictError, ForbiddenError, NotFoundError } from '../errors';
+import { decodeCursor, encodeCursor } from '../pagination';
+import { hashToken, newDeviceId, newDeviceToken } from './credentials';
+
+export interface Device {
+  deviceId: string;
+  name?: string;
+  status: 'active' | 'revoked';
+  createdAt: string;
+  tokenRotatedAt?: string;
+  revokedAt?: string;
+  /** Expected seconds between readings; used to flag silent devices. */
+  expectedIntervalSeconds?: number;
+}
+
+/** The stored item: the public fields plus secrets' hashes, never the secrets themselves. */
+export interface DeviceRecord extends Device {
+  kind: 'device';
+  createdKey: string;
+  tokenHash: string;
+  /** Salt of the password KDF, per device. */
+  passwordSalt: string;
+  /** Verifier ids of the passwords this device has written with. */
+  passwordVerifiers?: string[];
+}
+
+const KIND = 'device';
+const listCursor = z.strictObject({ kind: z.literal(KIND), createdKey: z.string(), deviceId: z.string() });
+
+export function publicDevice(record: DeviceRecord): Device {
+  const { deviceId, name, status, createdAt, tokenRotatedAt, revokedAt, expectedIntervalSeconds } = record;
+  return { deviceId, name, status, createdAt, tokenRotatedAt, revokedAt, expectedIntervalSeconds };
+}
+
+export async function registerDevice(input: {
+  deviceId?: string;
+  name?: string;
+  expectedIntervalSeconds?: number;
+}): Promise<{ device: Device; token: string }> {
+  const deviceId = input.deviceId ?? newDeviceId();
+  const token = newDeviceToken(deviceId);
+  const createdAt = new Date().toISOString();
+  const record: DeviceRecord = {
+    kind: KIND,
+    deviceId,
+    name: input.name,
+    status: 'active',
+    createdAt,
+    createdKey: `${createdAt}#${deviceId}`,
+    tokenHash: hashToken(token),
+    passwordSalt: randomBytes(16).toString('base64'),
+    expectedIntervalSeconds: input.expectedIntervalSeconds,
+  };
+  try {
+    await dynamo.send(
+      new PutCommand({
+        TableName: config.DEVICES_TABLE,
+        Item: record,
+        ConditionExpression: 'attribute_not_exists(deviceId)',
+      }),
+    );
+  } catch (error) {
+    if (error instanceof ConditionalCheckFailedException)
+      throw new ConflictError(`Device ${deviceId} already exists`);
+    throw error;
+  }
+  return { device: publicDevice(record), token };
+}
+
+export async function findDevice(deviceId: string): Promise<DeviceRecord | undefined> {
+  const { Item } = await dynamo.send(new GetCommand({ TableName: config.DEVICES_TABLE, Key: { deviceId } }));
+  return Item as DeviceRecord | undefined;
+}
+
+export async function getDevice(deviceId: string): Promise<DeviceRecord> {
+  const device = await findDevice(deviceId);
+  if (!device) throw new NotFoundError(`No device ${deviceId}`);
+  return device;
+}
+
+/** Newest first; a Query on the `byKind` index, never a scan. */
+export async function listDevices(
+  limit: number,
+  cursor?: string,
+): Promise<{ devices: Device[]; next?: string }> {
+  const { Items = [], LastEvaluatedKey } = await dynamo.send(
+    new QueryCommand({
+      TableName: config.DEVICES_TABLE,
+      IndexName: 'byKind',
+      KeyConditionExpression: 'kind = :kind',
+      ExpressionAttributeValues: { ':kind': KIND },
+      ScanIndexForward: false,
+      Limit: limit,
+      ExclusiveStartKey: decodeCursor(cursor, listCursor),
+    }),
+  );
+  return { devices: (Items as DeviceRecord[]).map(publicDevice), next: encodeCursor(LastEvaluatedKey) };
+}
+
+export async function revokeDevice(deviceId: string): Promise<Device> {
+  try {
+    const { Attributes } = await dynamo.send(
+      new UpdateCommand({
+        TableName: config.DEVICES_TABLE,
+        Key: { deviceId },
+        UpdateExpression: 'SET #status = :revoked, revokedAt = :now',
+        ConditionExpression: 'attribute_exists(deviceId)',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: { ':revoked': 'revoked', ':now': new Date().toISOString() },
+        ReturnValues: 'ALL_NEW',
+      }),
+    );
+    return publicDevice(Attributes as DeviceRecord);
+  } catch (error) {
+    if (error instanceof ConditionalCheckFailedException) throw new NotFoundError(`No device ${deviceId}`);
+    throw error;
+  }
+}
+
+/** A new token; the old one stops working (after the authorizer's short cache). */
+export async function rotateToken(deviceId: string): Promise<{ device: Device; token: string }> {
+  const token = newDeviceToken(deviceId);
+  try {
+    const { Attributes } = await dynamo.send(
+      new UpdateCommand({
+        TableName: config.DEVICES_TABLE,
+        Key: { deviceId },
+        UpdateExpression: 'SET tokenHash = :hash, tokenRotatedAt = :now',
+        ConditionExpression: 'attribute_exists(deviceId) AND #status = :active',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: {
+          ':hash': hashToken(token),
+          ':now': new Date().toISOString(),
+          ':active': 'active',
+        },
+        ReturnValues: 'ALL_NEW',
+      }),
+    );
+    return { device: publicDevice(Attributes as DeviceRecord), token };
+  } catch (error) {
+    if (error instanceof ConditionalCheckFailedException) {
+      throw new NotFoundError(`No active device ${deviceId}`);
+    }
+    throw error;
+  }
+}
+
+/** Records that the device wrote with a password (its verifier id), within the per-device limit. */
+export async function rememberPasswordVerifier(device: DeviceRecord, verifierId: string): Promise<void> {
+  if (device.passwordVerifiers?.includes(verifierId)) return;
+  try {
+    await dynamo.send(
+      new UpdateCommand({
+        TableName: config.DEVICES_TABLE,
+        Key: { deviceId: device.deviceId },
+        UpdateExpression:
+          'SET passwordVerifiers = list_append(if_not_exists(passwordVerifiers, :empty), :verifier)',
+        ConditionExpression:
+          'attribute_not_exists(passwordVerifiers) OR (size(passwordVerifiers) < :max AND NOT contains(passwordVerifiers, :id))',
+        ExpressionAttributeValues: {
+          ':empty': [],
+          ':verifier': [verifierId],
+          ':id': verifierId,
+          ':max': config.MAX_PASSWORDS_PER_DEVICE,
+        },
+      }),
+    );
+  } catch (error) {
+    if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    // Either another request added this verifier just now, or the device is at its limit.
+    const current = await getDevice(device.deviceId);
+    if (!current.passwordVerifiers?.includes(verifierId)) {
+      throw new ForbiddenError(
+        `This device already uses ${config.MAX_PASSWORDS_PER_DEVICE} different db_password values; no more are accepted`,
+      );
+    }
+  }
+}

@@ -1,0 +1,26 @@
+import type { z } from 'zod';
+import { ValidationError } from './errors';
+
+// Cursors are opaque to clients: base64url JSON of a position (DynamoDB's LastEvaluatedKey or one of
+// our own). A cursor coming back is checked against the shape its query produces, and the query
+// always takes its partition from the caller's identity, never from the cursor.
+export function encodeCursor(position: Record<string, unknown> | undefined): string | undefined {
+  return position ? Buffer.from(JSON.stringify(position)).toString('base64url') : undefined;
+}
+
+export function decodeCursor<S extends z.ZodType>(
+  cursor: string | undefined,
+  shape: S,
+): z.output<S> | undefined {
+  if (cursor === undefined || cursor === '') return undefined;
+  let value: unknown;
+  try {
+    value = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch {
+    value = undefined;
+  }
+  const parsed = shape.safeParse(value);
+  if (!parsed.success)
+    throw new ValidationError('cursor: not a cursor this route returned', { field: 'cursor' });
+  return parsed.data;
+}

@@ -1,0 +1,73 @@
+import { deriveKey } from '../crypto/cipher';
+
+// How readings are laid out in DynamoDB.
+//   Reading:  deviceId | sk = <sortable relative time>#<reading id>
+//   Arrival:  deviceId = "<deviceId>#arrivals" | sk = <arrival ms>#<batch>#<seq>, rows = [reading sk…]
+// The arrival log is one small item per SQS message; "arrived in the last n seconds" is a Query on it,
+// which costs one extra write per message instead of a second index entry per reading.
+
+/** A reading as stored: everything but the freeform is plaintext metadata. */
+export interface ReadingItem {
+  deviceId: string;
+  sk: string;
+  id: string;
+  rt: number;
+  it: number;
+  /** Arrival at the API, epoch ms. */
+  at: number;
+  kid: string;
+  /** Verifier id of the db_password it was sealed with, if any. */
+  pv?: string;
+  iv: Uint8Array;
+  ct: Uint8Array;
+  expiresAt?: number;
+}
+
+export interface ArrivalItem {
+  deviceId: string;
+  sk: string;
+  rows: string[];
+  expiresAt?: number;
+}
+
+// Relative times are signed safe integers: offsetting by 2^53 makes them non-negative, and zero-padding
+// to 17 digits makes string order equal numeric order.
+const OFFSET = 2 ** 53;
+export const encodeRelativeTime = (relativeTime: number) => String(relativeTime + OFFSET).padStart(17, '0');
+
+export const readingSortKey = (relativeTime: number, readingId: string) =>
+  `${encodeRelativeTime(relativeTime)}#${readingId}`;
+
+/** Sort-key bounds for relative times in [start, end]. */
+export const relativeTimeRange = (start: number, end: number) => ({
+  from: `${encodeRelativeTime(start)}#`,
+  to: `${encodeRelativeTime(end)}#~`,
+});
+
+export const arrivalsPartition = (deviceId: string) => `${deviceId}#arrivals`;
+export const arrivalSortKey = (arrivedAtMs: number, batchId: string, seq: number) =>
+  `${String(arrivedAtMs).padStart(13, '0')}#${batchId}#${seq}`;
+export const arrivalLowerBound = (sinceMs: number) => String(sinceMs).padStart(13, '0');
+
+/** Binds a sealed freeform to its device and reading: copied to another row, it fails to open. */
+export const readingAad = (deviceId: string, readingId: string) =>
+  Buffer.from(`sensorcloud/reading/v1\n${deviceId}\n${readingId}`);
+
+/** The key rows are sealed with: per device, and additionally per password when one is given. */
+export function rowKey(dataKey: Buffer, deviceId: string, passwordDerivedKey?: Buffer): Buffer {
+  return passwordDerivedKey
+    ? deriveKey(
+        Buffer.concat([dataKey, passwordDerivedKey]),
+        Buffer.from(deviceId),
+        'sensorcloud/reading-key/password/v1',
+      )
+    : deriveKey(dataKey, Buffer.from(deviceId), 'sensorcloud/reading-key/v1');
+}
+
+/** The original service's absolute_timestamp format: UTC "YYYY-MM-DD HH:MM:SS". */
+export const absoluteTimestamp = (epochMs: number) =>
+  new Date(epochMs).toISOString().slice(0, 19).replace('T', ' ');
+
+export function expiresAt(arrivedAtMs: number, retentionDays: number): number | undefined {
+  return retentionDays > 0 ? Math.floor(arrivedAtMs / 1000) + retentionDays * 86_400 : undefined;
+}
