@@ -7,10 +7,12 @@ import {
   TransactWriteCommand,
   type TransactWriteCommandInput,
 } from '@aws-sdk/lib-dynamodb';
+import { z } from 'zod';
 import { dynamo } from '../aws/dynamo';
 import { config } from '../config';
-import { ConflictError, ValidationError } from '../errors';
-import { isValidImageKey } from './keys';
+import { ConflictError } from '../errors';
+import { decodeCursor, encodeCursor } from '../pagination';
+import { imageKeySchema } from './keys';
 import type { ImageRecord, ImageSummary, LabelMatch, Owner, Page } from './model';
 
 // One table, two item types:
@@ -161,17 +163,12 @@ export async function deleteImageRecord(record: ImageRecord): Promise<boolean> {
   }
 }
 
-// Cursors carry only the last image key; the query rebuilds the rest of DynamoDB's start key itself,
-// so a cursor can never move a caller into another owner's partition.
-export const encodeCursor = (key: string): string => Buffer.from(key, 'utf8').toString('base64url');
+// Cursors carry only the last image key; the query rebuilds the rest of DynamoDB's start key from
+// the caller's identity, so a cursor can never move a caller into another owner's partition.
+const cursorShape = z.strictObject({ after: imageKeySchema });
 
-export function decodeCursor(cursor: string | undefined): string | undefined {
-  if (cursor === undefined) return undefined;
-  const key = Buffer.from(cursor, 'base64url').toString('utf8');
-  if (!isValidImageKey(key) || encodeCursor(key) !== cursor)
-    throw new ValidationError('cursor: not a cursor this API returned', { field: 'cursor' });
-  return key;
-}
+export const decodeImageCursor = (cursor: string | undefined): string | undefined =>
+  decodeCursor(cursor, cursorShape)?.after;
 
 async function queryPage<T>(
   input: QueryCommandInput,
@@ -184,7 +181,7 @@ async function queryPage<T>(
   );
   const items = Items.map(map);
   const last = items.at(-1);
-  return { items, nextCursor: LastEvaluatedKey && last ? encodeCursor(last.key) : undefined };
+  return { items, nextCursor: LastEvaluatedKey && last ? encodeCursor({ after: last.key }) : undefined };
 }
 
 const summary = (item: Record<string, unknown>): ImageSummary => ({
