@@ -184,7 +184,7 @@ describe('images over HTTP (upload → thumbnails → metadata → label search 
   });
 
   it('bad input is rejected with a reason, no thumbnails, and the API says so', async () => {
-    const key = uniqueKey('x') + '.jpg';
+    const key = `${uniqueKey('x')}.jpg`;
     expect((await putBinary(key, Buffer.from('plain text, not a JPEG'), camera.token)).status).toBe(202);
     const image = await processed(key, camera.token);
     expect(image).toMatchObject({

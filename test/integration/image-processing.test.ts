@@ -1,7 +1,13 @@
+import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import type { S3Event } from 'aws-lambda';
 import sharp from 'sharp';
+import sampleEvent from '../../events/s3-image-uploaded.json';
+import { encodeS3EventKey } from '../../scripts/local/s3-notifications';
 import type { ImageRecord } from '../../src/lib/images/model';
 import {
+  bucket,
   cameraJpeg,
   dynamo,
   jpeg,
@@ -11,6 +17,7 @@ import {
   png,
   putUpload,
   readObject,
+  s3,
   svg,
   table,
   truncatedJpeg,
@@ -119,5 +126,54 @@ describe('image processing (S3 upload → processor → S3 thumbnails + DynamoDB
     // Processed once: a retry would have bumped the version.
     await new Promise((resolve) => setTimeout(resolve, 1_500));
     expect((await record(key))?.version).toBe(1);
+  });
+
+  it('processes every record of one event and skips records that are not uploads', async () => {
+    const keys = [uniqueKey('multi-a'), uniqueKey('multi b')];
+    for (const key of keys) await putUpload(key, await png(200, 100));
+    for (const key of keys) await processed(key);
+    const template = sampleEvent.Records[0] as S3Event['Records'][number];
+    const recordFor = async (objectKey: string, eventName = 'ObjectCreated:Put') => {
+      const head = await s3
+        .send(new HeadObjectCommand({ Bucket: bucket(), Key: objectKey }))
+        .catch(() => undefined);
+      return {
+        ...template,
+        eventName,
+        s3: {
+          ...template.s3,
+          bucket: { ...template.s3.bucket, name: bucket(), arn: `arn:aws:s3:::${bucket()}` },
+          object: {
+            key: encodeS3EventKey(objectKey),
+            size: head?.ContentLength ?? 0,
+            eTag: (head?.ETag ?? '').replace(/"/g, ''),
+            // Later than the notification that already processed these objects.
+            sequencer: 'FFFFFFFFFFFFFFFF',
+          },
+        },
+      };
+    };
+    const event: S3Event = {
+      Records: [
+        await recordFor(`uploads/${keys[0]}`),
+        await recordFor('thumbnails/not-an-upload.webp'),
+        await recordFor(`uploads/${keys[1]}`),
+        await recordFor(`uploads/${keys[0]}`, 'ObjectRemoved:Delete'),
+      ],
+    };
+    const lambda = new LambdaClient({ endpoint: process.env.SENSORCLOUD_LAMBDA_URL, maxAttempts: 1 });
+    const response = await lambda.send(
+      new InvokeCommand({
+        FunctionName: 'sensorcloud-local-process-image',
+        Payload: Buffer.from(JSON.stringify(event)),
+      }),
+    );
+    lambda.destroy();
+    expect(response.FunctionError).toBeUndefined();
+    expect(JSON.parse(Buffer.from(response.Payload ?? new Uint8Array()).toString('utf8'))).toEqual({
+      records: 4,
+      outcomes: { ready: 2, skipped: 2 },
+    });
+    for (const key of keys) expect((await record(key))?.version).toBe(2);
   });
 });
