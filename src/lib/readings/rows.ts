@@ -30,10 +30,12 @@ export interface ArrivalItem {
   expiresAt?: number;
 }
 
-// Relative times are signed safe integers: offsetting by 2^53 makes them non-negative, and zero-padding
-// to 17 digits makes string order equal numeric order.
-const OFFSET = 2 ** 53;
-export const encodeRelativeTime = (relativeTime: number) => String(relativeTime + OFFSET).padStart(17, '0');
+// Relative times are signed safe integers. Sortable as strings: a sign digit ('0' negative, '1' not),
+// then 16 zero-padded digits, the negatives offset by MAX_SAFE_INTEGER (which keeps every value exact).
+export const encodeRelativeTime = (relativeTime: number) =>
+  relativeTime < 0
+    ? `0${String(Number.MAX_SAFE_INTEGER + relativeTime).padStart(16, '0')}`
+    : `1${String(relativeTime).padStart(16, '0')}`;
 
 export const readingSortKey = (relativeTime: number, readingId: string) =>
   `${encodeRelativeTime(relativeTime)}#${readingId}`;

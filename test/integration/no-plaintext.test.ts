@@ -1,0 +1,111 @@
+import { randomBytes } from 'node:crypto';
+import { DynamoDBClient, paginateScan } from '@aws-sdk/client-dynamodb';
+import { SendMessageBatchCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
+import type { APIGatewayProxyEvent } from 'aws-lambda';
+import sampleEvent from '../../events/ingest-readings.json';
+import { handler as ingest } from '../../src/handlers/ingest-readings';
+import { sqs as appSqs } from '../../src/lib/aws/sqs';
+import { config } from '../../src/lib/config';
+import { api } from '../support/api';
+import { registerTestDevice } from '../support/devices';
+import { lambdaContext } from '../support/readings';
+import { eventually, peekAll, sqs } from '../support/sqs';
+
+const marker = `PLAINTEXT-${randomBytes(6).toString('hex')}`;
+const password = `pw-${randomBytes(6).toString('hex')}`;
+
+async function scanTable(tableName: string): Promise<string> {
+  const client = new DynamoDBClient({});
+  const dumps: string[] = [];
+  for await (const page of paginateScan({ client }, { TableName: tableName })) {
+    dumps.push(
+      JSON.stringify(page.Items ?? [], (_key, value) =>
+        value instanceof Uint8Array ? Buffer.from(value).toString('latin1') : value,
+      ),
+    );
+  }
+  client.destroy();
+  return dumps.join('\n');
+}
+
+describe('no plaintext at rest or in flight', () => {
+  it('keeps freeform and db_password out of SQS messages, every table, the dead-letter queue', async () => {
+    const device = await registerTestDevice();
+    // Through the real handler in-process, watching exactly what it hands to SQS.
+    const sent: string[] = [];
+    const send = appSqs.send.bind(appSqs);
+    const spy = jest.spyOn(appSqs, 'send').mockImplementation((async (command: unknown) => {
+      if (command instanceof SendMessageBatchCommand) {
+        sent.push(...(command.input.Entries ?? []).map((entry) => entry.MessageBody ?? ''));
+      }
+      return send(command as never);
+    }) as never);
+    const event = {
+      ...sampleEvent,
+      requestContext: {
+        ...sampleEvent.requestContext,
+        authorizer: { role: 'device', deviceId: device.deviceId },
+      },
+      body: JSON.stringify([
+        { data: { db_password: password, relative_time: 1, freeform: { note: marker } } },
+        { data: { relative_time: 2, freeform: marker } },
+      ]),
+    } as unknown as APIGatewayProxyEvent;
+    const response = await ingest(event, lambdaContext());
+    spy.mockRestore();
+    expect(response.statusCode).toBe(202);
+    expect(sent.length).toBeGreaterThan(0);
+    for (const body of sent) {
+      expect(body).not.toContain(marker);
+      expect(body).not.toContain(password);
+    }
+    // Poison a message too, so the dead-letter queue has something to inspect.
+    await sqs.send(
+      new SendMessageCommand({
+        QueueUrl: config.READINGS_QUEUE_URL,
+        MessageBody: `{"poison":"${randomBytes(4).toString('hex')}"}`,
+      }),
+    );
+
+    // Once stored, the rows decrypt for their owner…
+    await eventually(async () => {
+      const rows = await api<{ data: Array<{ freeform: unknown }> }>('POST', '/api/iot', {
+        token: device.token,
+        body: { data: { db_password: password } },
+      });
+      expect(rows.body.data.map((row) => row.freeform)).toEqual([{ note: marker }, marker]);
+    });
+    // …and nothing stored anywhere holds the plaintext or the password.
+    for (const table of [
+      config.READINGS_TABLE,
+      config.AUDIT_TABLE,
+      config.DEVICES_TABLE,
+      config.KEYS_TABLE,
+    ]) {
+      const dump = await scanTable(table);
+      expect(dump).not.toContain(marker);
+      expect(dump).not.toContain(password);
+    }
+    const deadLetters = (await peekAll(config.READINGS_DLQ_URL))
+      .map((message) => message.Body ?? '')
+      .join('\n');
+    expect(deadLetters).not.toContain(marker);
+    expect(deadLetters).not.toContain(password);
+  });
+
+  it('moves a poison message to the dead-letter queue after maxReceiveCount, through the running stack', async () => {
+    const poison = `{"poison":"${randomBytes(6).toString('hex')}"}`;
+    await sqs.send(new SendMessageCommand({ QueueUrl: config.READINGS_QUEUE_URL, MessageBody: poison }));
+    const dead = await eventually(
+      async () => {
+        const messages = await peekAll(config.READINGS_DLQ_URL);
+        const found = messages.find((message) => message.Body === poison);
+        expect(found).toBeDefined();
+        return found;
+      },
+      { timeoutMs: 50_000, intervalMs: 1_000 },
+    );
+    // Delivered (and reported failed) maxReceiveCount times before it was dead-lettered.
+    expect(dead?.Body).toBe(poison);
+  }, 60_000);
+});
