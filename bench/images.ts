@@ -2,6 +2,7 @@
 // thumbnails in WebP and JPEG, pixel sample, local labels) and reports peak RSS. Each measurement runs
 // in a fresh child process so the peak belongs to processing alone (not to generating the input).
 //   npx tsx bench/images.ts [runs]
+// A second case, the largest accepted input (40 MP, EXIF-rotated), bounds the memory.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -9,7 +10,11 @@ import sharp from 'sharp';
 
 const WIDTH = 4000;
 const HEIGHT = 3000;
-const file = path.resolve(__dirname, '..', '.local', 'bench', `photo-${WIDTH}x${HEIGHT}.jpg`);
+const benchDir = path.resolve(__dirname, '..', '.local', 'bench');
+const file = path.join(benchDir, `photo-${WIDTH}x${HEIGHT}.jpg`);
+// The worst input the processor accepts: just under MAX_IMAGE_PIXELS (40 MP), rotated by EXIF
+// (auto-orientation needs the whole decoded image in memory).
+const worstFile = path.join(benchDir, 'photo-7300x5475-rotated.jpg');
 
 /** A smooth scene with fine detail and sensor-like noise: compresses like a photo (a few MB at q90). */
 async function makePhoto(): Promise<Buffer> {
@@ -46,12 +51,12 @@ interface Measurement {
   outputs: number;
 }
 
-async function measure(concurrency: number, runs: number): Promise<Measurement> {
+async function measure(input: string, concurrency: number, runs: number): Promise<Measurement> {
   // Loaded here, not at the top: the parent never loads the processor or its config.
   const { renderImage } = await import('../src/lib/images/render');
   const { localLabels } = await import('../src/lib/images/local-labeller');
   sharp.concurrency(concurrency);
-  const body = readFileSync(file);
+  const body = readFileSync(input);
   const baselineRssMb = process.resourceUsage().maxRSS / 1024;
   const options = { maxBytes: 50_000_000, maxPixels: 40_000_000, sizes: [128, 512, 1024] };
   const once = async () => {
@@ -86,7 +91,7 @@ async function measure(concurrency: number, runs: number): Promise<Measurement> 
 async function main(): Promise<void> {
   const [mode, ...args] = process.argv.slice(2);
   if (mode === '--child') {
-    const result = await measure(Number(args[0]), Number(args[1]));
+    const result = await measure(String(args[2]), Number(args[0]), Number(args[1]));
     process.stdout.write(JSON.stringify(result));
     return;
   }
@@ -95,24 +100,39 @@ async function main(): Promise<void> {
     mkdirSync(path.dirname(file), { recursive: true });
     writeFileSync(file, await makePhoto());
   }
-  const size = readFileSync(file).length;
-  console.log(`input: ${WIDTH}x${HEIGHT} JPEG (${(WIDTH * HEIGHT) / 1e6} MP), ${(size / 1e6).toFixed(2)} MB`);
+  if (!existsSync(worstFile)) {
+    writeFileSync(
+      worstFile,
+      await sharp(readFileSync(file))
+        .resize(7300, 5475, { fit: 'fill' })
+        .withMetadata({ orientation: 6 })
+        .jpeg({ quality: 90 })
+        .toBuffer(),
+    );
+  }
   console.log(`node ${process.version}, sharp ${sharp.versions.sharp}, libvips ${sharp.versions.vips}`);
-  // Lambda gives a full vCPU at 1769 MB and proportionally less below: the 1-thread row is the
-  // relevant one for memory sizes up to ~1.8 GB.
-  for (const concurrency of [1, 2]) {
-    const output = execFileSync(
-      process.execPath,
-      [...process.execArgv, __filename, '--child', String(concurrency), String(runs)],
-      {
-        encoding: 'utf8',
-        env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
-      },
-    );
-    const result = JSON.parse(output) as Measurement;
-    console.log(
-      `libvips threads ${result.concurrency}: median ${result.medianMs} ms per image (min ${result.minMs}, max ${result.maxMs}, ${result.runs} runs, ${result.outputs} thumbnails); peak RSS ${result.peakRssMb} MB (${result.baselineRssMb} MB before processing)`,
-    );
+  const cases = [
+    { label: `${WIDTH}x${HEIGHT} JPEG (12 MP)`, input: file, runs },
+    { label: '7300x5475 JPEG (40 MP, EXIF-rotated: worst accepted input)', input: worstFile, runs: 3 },
+  ];
+  for (const { label, input, runs: count } of cases) {
+    console.log(`input: ${label}, ${(readFileSync(input).length / 1e6).toFixed(2)} MB`);
+    // Lambda gives a full vCPU at 1769 MB and proportionally less below: the 1-thread rows are the
+    // relevant ones for memory sizes up to ~1.8 GB.
+    for (const concurrency of [1, 2]) {
+      const output = execFileSync(
+        process.execPath,
+        [...process.execArgv, __filename, '--child', String(concurrency), String(count), input],
+        {
+          encoding: 'utf8',
+          env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+        },
+      );
+      const result = JSON.parse(output) as Measurement;
+      console.log(
+        `  libvips threads ${result.concurrency}: median ${result.medianMs} ms per image (min ${result.minMs}, max ${result.maxMs}, ${result.runs} runs, ${result.outputs} thumbnails); peak RSS ${result.peakRssMb} MB (${result.baselineRssMb} MB before processing)`,
+      );
+    }
   }
 }
 
