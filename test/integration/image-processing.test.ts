@@ -128,8 +128,9 @@ describe('image processing (S3 upload → processor → S3 thumbnails + DynamoDB
     expect((await record(key))?.version).toBe(1);
   });
 
-  it('processes every record of one event and skips records that are not uploads', async () => {
+  it('processes every record of one event; skips records that are not uploads or whose object is gone', async () => {
     const keys = [uniqueKey('multi-a'), uniqueKey('multi b')];
+    const gone = uniqueKey('gone');
     for (const key of keys) await putUpload(key, await png(200, 100));
     for (const key of keys) await processed(key);
     const template = sampleEvent.Records[0] as S3Event['Records'][number];
@@ -159,6 +160,8 @@ describe('image processing (S3 upload → processor → S3 thumbnails + DynamoDB
         await recordFor('thumbnails/not-an-upload.webp'),
         await recordFor(`uploads/${keys[1]}`),
         await recordFor(`uploads/${keys[0]}`, 'ObjectRemoved:Delete'),
+        // Deleted before its event was processed: nothing to do, nothing created.
+        await recordFor(`uploads/${gone}`),
       ],
     };
     const lambda = new LambdaClient({ endpoint: process.env.SENSORCLOUD_LAMBDA_URL, maxAttempts: 1 });
@@ -171,9 +174,10 @@ describe('image processing (S3 upload → processor → S3 thumbnails + DynamoDB
     lambda.destroy();
     expect(response.FunctionError).toBeUndefined();
     expect(JSON.parse(Buffer.from(response.Payload ?? new Uint8Array()).toString('utf8'))).toEqual({
-      records: 4,
-      outcomes: { ready: 2, skipped: 2 },
+      records: 5,
+      outcomes: { ready: 2, skipped: 2, missing: 1 },
     });
+    expect(await record(gone)).toBeUndefined();
     for (const key of keys) expect((await record(key))?.version).toBe(2);
   });
 });

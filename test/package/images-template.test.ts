@@ -77,6 +77,7 @@ describe('images in the packaged template', () => {
       .map((statement) => [statement.Effect, statement.Action, statement.Resource]);
     expect(summary).toEqual([
       ['Allow', ['s3:GetObject'], 'arn:aws:s3:::sensorcloud-dev-images-sensorcloud/uploads/*'],
+      ['Allow', ['s3:ListBucket'], 'arn:aws:s3:::sensorcloud-dev-images-sensorcloud'],
       [
         'Allow',
         ['s3:PutObject', 's3:DeleteObject'],

@@ -1,6 +1,7 @@
 import {
   DeleteObjectsCommand,
   GetObjectCommand,
+  HeadObjectCommand,
   ListObjectsV2Command,
   NoSuchKey,
   PutObjectCommand,
@@ -34,6 +35,17 @@ export async function fetchObject(objectKey: string, maxBytes: number): Promise<
     return { status: 'ok', body, etag: unquote(response.ETag) };
   } catch (error) {
     if (error instanceof NoSuchKey || (error as Error).name === 'NoSuchKey') return { status: 'missing' };
+    throw error;
+  }
+}
+
+export async function objectExists(objectKey: string): Promise<boolean> {
+  try {
+    await s3.send(new HeadObjectCommand({ Bucket: BUCKET(), Key: objectKey }));
+    return true;
+  } catch (error) {
+    const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+    if ((error as Error).name === 'NotFound' || status === 404) return false;
     throw error;
   }
 }

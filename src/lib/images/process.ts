@@ -5,7 +5,7 @@ import { decodeS3EventKey, imageKeyFromObjectKey, isValidImageKey, thumbnailObje
 import type { Labeller } from './labeller';
 import { pixelStats } from './local-labeller';
 import type { ImageRecord, ThumbnailRef } from './model';
-import { deleteObjects, fetchObject, putObject } from './objects';
+import { deleteObjects, fetchObject, objectExists, putObject } from './objects';
 import { type RenderResult, renderImage, sha256Hex } from './render';
 import { getImageRecord, replaceImageRecord } from './store';
 
@@ -143,8 +143,16 @@ export async function processUpload(
   }
 
   // Optimistic write: re-read and retry when another writer got there first.
+  let existed = false;
   for (let attempt = 1; ; attempt += 1) {
     const previous = await getImageRecord(upload.key);
+    // Deleted (DELETE /api/images/{key}) while this upload was being processed: the record went
+    // away, or there never was one and the object is gone too.
+    if (!previous && (existed || !(await objectExists(upload.objectKey)))) {
+      await removeUnreferenced(written, undefined);
+      return 'missing';
+    }
+    existed = previous !== undefined;
     if (previous?.sequencer && previous.sequencer > upload.sequencer) {
       await removeUnreferenced(written, previous);
       return 'stale';
@@ -181,8 +189,8 @@ export async function processUpload(
   }
 }
 
-async function removeUnreferenced(thumbnails: ThumbnailRef[], keep: ImageRecord): Promise<void> {
-  const kept = new Set((keep.thumbnails ?? []).map((thumbnail) => thumbnail.objectKey));
+async function removeUnreferenced(thumbnails: ThumbnailRef[], keep: ImageRecord | undefined): Promise<void> {
+  const kept = new Set((keep?.thumbnails ?? []).map((thumbnail) => thumbnail.objectKey));
   const obsolete = thumbnails.map((thumbnail) => thumbnail.objectKey).filter((key) => !kept.has(key));
   if (obsolete.length) await deleteObjects(obsolete);
 }
