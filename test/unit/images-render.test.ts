@@ -110,6 +110,6 @@ describe('renderImage', () => {
     const started = performance.now();
     const result = await renderImage(bomb, options);
     expect(result).toMatchObject({ status: 'rejected', rejection: { code: 'too-many-pixels' } });
-    expect(performance.now() - started).toBeLessThan(200);
+    expect(performance.now() - started).toBeLessThan(500);
   });
 });
