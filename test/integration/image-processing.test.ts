@@ -180,4 +180,58 @@ describe('image processing (S3 upload → processor → S3 thumbnails + DynamoDB
     expect(await record(gone)).toBeUndefined();
     for (const key of keys) expect((await record(key))?.version).toBe(2);
   });
+
+  it('rejects an object larger than MAX_UPLOAD_BYTES unread, dropping the thumbnails and labels it had', async () => {
+    const key = uniqueKey('huge');
+    await putUpload(key, await png(300, 200));
+    const before = await processed(key);
+    expect(before.status).toBe('ready');
+    expect(await listKeys(`thumbnails/${key}/`)).toHaveLength(4);
+    const template = sampleEvent.Records[0] as S3Event['Records'][number];
+    const head = await s3.send(new HeadObjectCommand({ Bucket: bucket(), Key: `uploads/${key}` }));
+    // As S3 would report an object of 30 MB (the event's size is trusted: nothing is downloaded).
+    const event: S3Event = {
+      Records: [
+        {
+          ...template,
+          s3: {
+            ...template.s3,
+            bucket: { ...template.s3.bucket, name: bucket() },
+            object: {
+              key: encodeS3EventKey(`uploads/${key}`),
+              size: 30_000_000,
+              eTag: (head.ETag ?? '').replace(/"/g, ''),
+              sequencer: 'FFFFFFFFFFFFFFFF',
+            },
+          },
+        },
+      ],
+    };
+    const lambda = new LambdaClient({ endpoint: process.env.SENSORCLOUD_LAMBDA_URL, maxAttempts: 1 });
+    const response = await lambda.send(
+      new InvokeCommand({
+        FunctionName: 'sensorcloud-local-process-image',
+        Payload: Buffer.from(JSON.stringify(event)),
+      }),
+    );
+    lambda.destroy();
+    expect(JSON.parse(Buffer.from(response.Payload ?? new Uint8Array()).toString('utf8'))).toEqual({
+      records: 1,
+      outcomes: { rejected: 1 },
+    });
+    const after = await record(key);
+    expect(after).toMatchObject({
+      status: 'rejected',
+      rejection: { code: 'too-large' },
+      thumbnails: [],
+      labels: [],
+    });
+    expect(await listKeys(`thumbnails/${key}/`)).toEqual([]);
+    expect(
+      await labelRowsOf(
+        key,
+        (before.labels ?? []).map((label) => label.name),
+      ),
+    ).toEqual([]);
+  });
 });
