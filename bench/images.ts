@@ -44,6 +44,8 @@ interface Measurement {
   concurrency: number;
   runs: number;
   medianMs: number;
+  /** CPU time (user + system, all threads) per image: what the work costs whatever the load. */
+  medianCpuMs: number;
   minMs: number;
   maxMs: number;
   baselineRssMb: number;
@@ -61,25 +63,35 @@ async function measure(input: string, concurrency: number, runs: number): Promis
   const options = { maxBytes: 50_000_000, maxPixels: 40_000_000, sizes: [128, 512, 1024] };
   const once = async () => {
     const started = performance.now();
+    const cpu = process.cpuUsage();
     const result = await renderImage(body, options);
     if (result.status !== 'ready') throw new Error(`rejected: ${result.rejection.message}`);
     localLabels(result.image);
-    return { ms: performance.now() - started, outputs: result.image.thumbnails.length };
+    const used = process.cpuUsage(cpu);
+    return {
+      ms: performance.now() - started,
+      cpuMs: (used.user + used.system) / 1000,
+      outputs: result.image.thumbnails.length,
+    };
   };
   await once(); // warm-up: first use of each codec
   const times: number[] = [];
+  const cpuTimes: number[] = [];
   let outputs = 0;
   for (let run = 0; run < runs; run += 1) {
     const result = await once();
     times.push(result.ms);
+    cpuTimes.push(result.cpuMs);
     outputs = result.outputs;
   }
   times.sort((a, b) => a - b);
+  cpuTimes.sort((a, b) => a - b);
   const round = (value: number) => Math.round(value * 10) / 10;
   return {
     concurrency,
     runs,
     medianMs: round(times[Math.floor(times.length / 2)] ?? 0),
+    medianCpuMs: round(cpuTimes[Math.floor(cpuTimes.length / 2)] ?? 0),
     minMs: round(times[0] ?? 0),
     maxMs: round(times.at(-1) ?? 0),
     baselineRssMb: round(baselineRssMb),
@@ -130,7 +142,7 @@ async function main(): Promise<void> {
       );
       const result = JSON.parse(output) as Measurement;
       console.log(
-        `  libvips threads ${result.concurrency}: median ${result.medianMs} ms per image (min ${result.minMs}, max ${result.maxMs}, ${result.runs} runs, ${result.outputs} thumbnails); peak RSS ${result.peakRssMb} MB (${result.baselineRssMb} MB before processing)`,
+        `  libvips threads ${result.concurrency}: median ${result.medianMs} ms per image, ${result.medianCpuMs} ms CPU (min ${result.minMs}, max ${result.maxMs}, ${result.runs} runs, ${result.outputs} thumbnails); peak RSS ${result.peakRssMb} MB (${result.baselineRssMb} MB before processing)`,
       );
     }
   }
