@@ -31,7 +31,7 @@ export async function createQueuePair(options: { visibilityTimeout: number; maxR
 export const queueCounts = (queueUrl: string) => emulatorQueueCounts(sqs, queueUrl);
 
 /** Reads (without deleting) everything visible in a queue. */
-export async function peekAll(queueUrl: string): Promise<Message[]> {
+export async function peekAll(queueUrl: string, client: SQSClient = sqs): Promise<Message[]> {
   const seen: Message[] = [];
   for (;;) {
     const { Messages = [] } = await sqs.send(
