@@ -94,10 +94,8 @@ describe('renderImage', () => {
     ['an SVG', async () => svg(), 'unsupported-format'],
     ['a PNG of 48 MP (decompression bomb)', pixelBomb, 'too-many-pixels'],
   ])('rejects %s with a reason and renders nothing', async (_name, make, code) => {
-    const started = Date.now();
     const result = await renderImage(await make(), { ...options, maxBytes: 50_000_000 });
     expect(result).toEqual({ status: 'rejected', rejection: { code, message: expect.any(String) } });
-    if (code === 'too-many-pixels') expect(Date.now() - started).toBeLessThan(5_000);
   });
 
   it('rejects a file above the byte limit before looking at it', async () => {
@@ -106,10 +104,12 @@ describe('renderImage', () => {
   });
 
   it('rejects the bomb from its header alone, without decoding it', async () => {
-    const bomb = await pixelBomb();
-    const started = performance.now();
-    const result = await renderImage(bomb, options);
+    // Only the first 2 KB: the header is whole, the pixel data cut off. Had the pixels been decoded,
+    // the answer would be 'corrupt'.
+    const header = (await pixelBomb()).subarray(0, 2_048);
+    const result = await renderImage(header, options);
     expect(result).toMatchObject({ status: 'rejected', rejection: { code: 'too-many-pixels' } });
-    expect(performance.now() - started).toBeLessThan(500);
+    const withinLimit = await renderImage(header, { ...options, maxPixels: 100_000_000 });
+    expect(withinLimit).toMatchObject({ status: 'rejected', rejection: { code: 'corrupt' } });
   });
 });
