@@ -5,7 +5,8 @@ import path from 'node:path';
 import { projectRoot } from './local/service-config';
 import { type LocalStack, startLocalStack } from './local/stack';
 
-const dataDir = path.join(projectRoot, '.local');
+// Where local data persists (DynamoDB files, S3 objects, saved queue messages, keys).
+const dataDir = path.resolve(process.env.SENSORCLOUD_DATA_DIR ?? path.join(projectRoot, '.local'));
 
 function port(name: string, fallback: number): number {
   const value = Number(process.env[name] ?? fallback);

@@ -3,6 +3,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { localCredentials } from './aws-local';
+import { ownChild } from './children';
 import { waitFor } from './ports';
 
 // AWS's own DynamoDB emulator: its jar ships inside the npm package amplify-dynamodb-simulator.
@@ -30,21 +31,23 @@ export async function startDynamoDbLocal(port: number, dbPath?: string): Promise
   assertJava();
   const storage = dbPath ? ['-dbPath', dbPath] : ['-inMemory'];
   if (dbPath) mkdirSync(dbPath, { recursive: true });
-  const child: ChildProcess = spawn(
-    'java',
-    [
-      '-Xmx256m',
-      '-XX:+UseSerialGC',
-      `-Djava.library.path=${path.join(emulatorDir, 'DynamoDBLocal_lib')}`,
-      '-jar',
-      path.join(emulatorDir, 'DynamoDBLocal.jar'),
-      '-sharedDb',
-      '-disableTelemetry',
-      '-port',
-      String(port),
-      ...storage,
-    ],
-    { cwd: emulatorDir, stdio: ['ignore', 'pipe', 'pipe'] },
+  const child: ChildProcess = ownChild(
+    spawn(
+      'java',
+      [
+        '-Xmx256m',
+        '-XX:+UseSerialGC',
+        `-Djava.library.path=${path.join(emulatorDir, 'DynamoDBLocal_lib')}`,
+        '-jar',
+        path.join(emulatorDir, 'DynamoDBLocal.jar'),
+        '-sharedDb',
+        '-disableTelemetry',
+        '-port',
+        String(port),
+        ...storage,
+      ],
+      { cwd: emulatorDir, stdio: ['ignore', 'pipe', 'pipe'] },
+    ),
   );
   let output = '';
   const collect = (chunk: Buffer) => {
@@ -65,10 +68,15 @@ export async function startDynamoDbLocal(port: number, dbPath?: string): Promise
     maxAttempts: 1,
   });
   try {
-    await waitFor('DynamoDB Local', async () => {
-      if (exited) throw new Error(`exited early:\n${output}`);
-      await client.send(new ListTablesCommand({ Limit: 1 }));
-    });
+    // The JVM starts in ~3 s on an idle machine; allow for a busy one.
+    await waitFor(
+      'DynamoDB Local',
+      async () => {
+        if (exited) throw new Error(`exited early:\n${output}`);
+        await client.send(new ListTablesCommand({ Limit: 1 }));
+      },
+      { timeoutMs: 90_000 },
+    );
   } catch (error) {
     child.kill('SIGKILL');
     throw error;

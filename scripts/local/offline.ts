@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import net from 'node:net';
+import { ownChild } from './children';
 import { waitFor } from './ports';
 import { projectRoot, quietSlsEnv, slsBin } from './service-config';
 
@@ -24,10 +25,8 @@ export async function startOffline(options: {
   env: NodeJS.ProcessEnv;
   onOutput: (line: string) => void;
 }): Promise<OfflineProcess> {
-  const child: ChildProcess = spawn(
-    process.execPath,
-    [slsBin, 'offline', 'start', '--stage', options.stage],
-    {
+  const child: ChildProcess = ownChild(
+    spawn(process.execPath, [slsBin, 'offline', 'start', '--stage', options.stage], {
       cwd: projectRoot,
       env: {
         ...options.env,
@@ -38,8 +37,7 @@ export async function startOffline(options: {
         OFFLINE_LAMBDA_PORT: String(options.lambdaPort),
       },
       stdio: ['ignore', 'pipe', 'pipe'],
-      detached: false,
-    },
+    }),
   );
   let exited = false;
   let recent = '';

@@ -38,6 +38,7 @@ export default async function globalSetup(): Promise<void> {
     SENSORCLOUD_ADMIN_TOKEN: adminToken,
     SENSORCLOUD_DATA_DIR: dataDir,
     SENSORCLOUD_STACK_START_MS: String(Date.now() - started),
+    SENSORCLOUD_RUN_ID: `${Date.now()}-${process.pid}`,
     SENSORCLOUD_READINGS_QUEUE_URL: queueUrl('ReadingsQueue') ?? '',
     SENSORCLOUD_READINGS_DLQ_URL: queueUrl('ReadingsDeadLetterQueue') ?? '',
   };

@@ -1,0 +1,121 @@
+import { readdirSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { type CfnTemplate, packageDir, packagedTemplate, resourcesOfType } from '../support/package';
+
+type Statement = { Effect: string; Action: string | string[]; Resource: unknown };
+
+function roleStatements(template: CfnTemplate, functionLogicalId: string): Statement[] {
+  const fn = template.Resources[functionLogicalId];
+  const roleRef = (fn?.Properties?.Role as { 'Fn::GetAtt'?: [string, string] })?.['Fn::GetAtt']?.[0];
+  const role = roleRef ? template.Resources[roleRef] : undefined;
+  const policies = (role?.Properties?.Policies ?? []) as Array<{
+    PolicyDocument: { Statement: Statement[] };
+  }>;
+  return policies.flatMap((policy) => policy.PolicyDocument.Statement);
+}
+
+const actionsOf = (statements: Statement[]) =>
+  statements.flatMap((statement) =>
+    Array.isArray(statement.Action) ? statement.Action : [statement.Action],
+  );
+
+describe('the packaged CloudFormation template (serverless package, no AWS credentials)', () => {
+  let template: CfnTemplate;
+
+  beforeAll(async () => {
+    template = await packagedTemplate();
+  }, 300_000);
+
+  it('declares every function on a supported Node.js runtime, bundled one zip per function', () => {
+    const functions = resourcesOfType(template, 'AWS::Lambda::Function');
+    const names = functions.map(([id]) => id).sort();
+    expect(names).toEqual(
+      expect.arrayContaining([
+        'AuthorizeLambdaFunction',
+        'ConsumeDashreadingsLambdaFunction',
+        'HealthLambdaFunction',
+        'IngestDashreadingsLambdaFunction',
+        'ListDashauditLambdaFunction',
+        'ManageDashdevicesLambdaFunction',
+        'NotDashfoundLambdaFunction',
+        'QueryDashreadingsLambdaFunction',
+      ]),
+    );
+    for (const [, fn] of functions) expect(fn.Properties?.Runtime).toMatch(/^nodejs(2[2-9]|[3-9]\d)\.x$/);
+    const zips = readdirSync(packageDir()).filter((file) => file.endsWith('.zip'));
+    expect(zips.length).toBe(functions.length);
+    for (const zip of zips) expect(statSync(path.join(packageDir(), zip)).size).toBeGreaterThan(0);
+  });
+
+  it('declares the tables, the queue with its dead-letter queue, the bucket and the KMS key', () => {
+    const tables = resourcesOfType(template, 'AWS::DynamoDB::Table').map(
+      ([, table]) => table.Properties?.TableName,
+    );
+    expect(tables).toEqual(
+      expect.arrayContaining([
+        'sensorcloud-dev-readings',
+        'sensorcloud-dev-devices',
+        'sensorcloud-dev-keys',
+        'sensorcloud-dev-audit',
+      ]),
+    );
+    const queue = template.Resources.ReadingsQueue?.Properties ?? {};
+    expect(queue.RedrivePolicy).toEqual({
+      deadLetterTargetArn: { 'Fn::GetAtt': ['ReadingsDeadLetterQueue', 'Arn'] },
+      maxReceiveCount: 5,
+    });
+    // The event source mapping needs a visibility timeout of at least 6x the consumer's timeout.
+    const consumerTimeout = template.Resources.ConsumeDashreadingsLambdaFunction?.Properties
+      ?.Timeout as number;
+    expect(queue.VisibilityTimeout as number).toBeGreaterThanOrEqual(6 * consumerTimeout);
+    expect(resourcesOfType(template, 'AWS::S3::Bucket').length).toBeGreaterThanOrEqual(1);
+    expect(template.Resources.DataKey?.Properties?.EnableKeyRotation).toBe(true);
+  });
+
+  it('wires the consumer to the queue in batches with partial batch failures', () => {
+    const [, mapping] = resourcesOfType(template, 'AWS::Lambda::EventSourceMapping')[0] ?? [];
+    expect(mapping?.Properties).toMatchObject({
+      BatchSize: 20,
+      MaximumBatchingWindowInSeconds: 1,
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      EventSourceArn: { 'Fn::GetAtt': ['ReadingsQueue', 'Arn'] },
+    });
+  });
+
+  it('puts every route but /health and the 404 fallback behind the Lambda authorizer', () => {
+    const methods = resourcesOfType(template, 'AWS::ApiGateway::Method');
+    const open = methods
+      .filter(([, method]) => method.Properties?.AuthorizationType !== 'CUSTOM')
+      .map(([id]) => id);
+    expect(open.sort()).toEqual(
+      ['ApiGatewayMethodAny', 'ApiGatewayMethodHealthGet', 'ApiGatewayMethodProxyVarAny'].sort(),
+    );
+    const [, authorizer] = resourcesOfType(template, 'AWS::ApiGateway::Authorizer')[0] ?? [];
+    expect(authorizer?.Properties).toMatchObject({ Type: 'TOKEN', AuthorizerResultTtlInSeconds: 30 });
+    expect(template.Resources.GatewayResponseDefault4XX?.Properties?.ResponseType).toBe('DEFAULT_4XX');
+  });
+
+  it('gives each function its own role with only what it needs', () => {
+    const ingest = roleStatements(template, 'IngestDashreadingsLambdaFunction');
+    expect(actionsOf(ingest)).toEqual(
+      expect.arrayContaining(['sqs:SendMessage', 'dynamodb:PutItem', 'kms:GenerateDataKey']),
+    );
+    expect(actionsOf(ingest)).not.toContain('dynamodb:Query');
+    const consumer = actionsOf(roleStatements(template, 'ConsumeDashreadingsLambdaFunction'));
+    expect(consumer).toEqual(
+      expect.arrayContaining(['dynamodb:BatchWriteItem', 'sqs:ReceiveMessage', 'sqs:DeleteMessage']),
+    );
+    expect(consumer).not.toContain('sqs:SendMessage');
+    expect(
+      actionsOf(roleStatements(template, 'NotDashfoundLambdaFunction')).filter((a) => !a.startsWith('logs:')),
+    ).toEqual([]);
+    for (const [id] of resourcesOfType(template, 'AWS::Lambda::Function')) {
+      for (const statement of roleStatements(template, id)) {
+        const actions = Array.isArray(statement.Action) ? statement.Action : [statement.Action];
+        expect(actions).not.toContain('*');
+        if (actions.some((action) => /^(dynamodb|sqs|s3|kms):/.test(action)))
+          expect(statement.Resource).not.toBe('*');
+      }
+    }
+  });
+});
