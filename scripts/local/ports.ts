@@ -30,6 +30,23 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/** One free port for each service of the local stack (tests and measurements run beside `npm run dev`). */
+export async function freePorts(): Promise<{
+  api: number;
+  dynamodb: number;
+  sqs: number;
+  s3: number;
+  lambda: number;
+}> {
+  return {
+    api: await freePort(),
+    dynamodb: await freePort(),
+    sqs: await freePort(),
+    s3: await freePort(),
+    lambda: await freePort(),
+  };
+}
+
 export async function waitFor<T>(
   what: string,
   attempt: () => Promise<T>,

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { createWriteStream, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { freePort } from '../../scripts/local/ports';
+import { freePorts } from '../../scripts/local/ports';
 import { startLocalStack } from '../../scripts/local/stack';
 import { testEnvFile, testLogFile } from './paths';
 
@@ -15,13 +15,7 @@ export default async function globalSetup(): Promise<void> {
   const adminToken = `adm_${randomBytes(24).toString('base64url')}`;
   const started = Date.now();
   const stack = await startLocalStack({
-    ports: {
-      api: await freePort(),
-      dynamodb: await freePort(),
-      sqs: await freePort(),
-      s3: await freePort(),
-      lambda: await freePort(),
-    },
+    ports: await freePorts(),
     dataDir,
     persist: false,
     adminToken,
