@@ -2,10 +2,13 @@
 // local stack (`npm run dev`) now, with the event its schedule would send, and prints the result.
 // LAMBDA_PORT (default 3002) or LAMBDA_URL says where serverless-offline's Lambda API listens.
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import net from 'node:net';
+import path from 'node:path';
+import yaml from 'js-yaml';
 import { localAccountId, localRegion } from './local/aws-local';
 import { lambdaApiInvoker } from './local/invoker';
-import { printServiceConfig, type ServiceConfig } from './local/service-config';
+import { projectRoot } from './local/service-config';
 
 interface Options {
   name: string | undefined;
@@ -43,8 +46,51 @@ function parseArgs(argv: string[]): Options {
   return options;
 }
 
+interface FunctionsConfig {
+  service: string;
+  functions: Record<string, { name?: unknown; events?: Array<Record<string, unknown>> }>;
+}
+
+// CloudFormation's short forms (!Ref, !GetAtt, !Sub…) as opaque values: only the function keys, their
+// events and names are read here.
+const cfnTags = [
+  'Ref',
+  'GetAtt',
+  'Sub',
+  'Join',
+  'Select',
+  'Split',
+  'If',
+  'Equals',
+  'Not',
+  'And',
+  'Or',
+  'FindInMap',
+  'Base64',
+  'Cidr',
+  'ImportValue',
+  'GetAZs',
+  'Condition',
+].flatMap((tag) =>
+  (['scalar', 'sequence', 'mapping'] as const).map(
+    (kind) => new yaml.Type(`!${tag}`, { kind, construct: (data: unknown) => ({ [tag]: data }) }),
+  ),
+);
+
+/**
+ * The functions serverless.yml declares. Read from the file itself (fast: no `serverless print`),
+ * which is enough for names and event kinds; a function's deployed name is `<service>-<stage>-<key>`
+ * unless it sets `name`.
+ */
+export function readFunctions(file = path.join(projectRoot, 'serverless.yml')): FunctionsConfig {
+  const document = yaml.load(readFileSync(file, 'utf8'), {
+    schema: yaml.DEFAULT_SCHEMA.extend(cfnTags),
+  }) as Partial<FunctionsConfig>;
+  return { service: String(document.service), functions: document.functions ?? {} };
+}
+
 /** Functions with a schedule event, by their key in serverless.yml. */
-export function scheduledFunctions(config: ServiceConfig): string[] {
+export function scheduledFunctions(config: FunctionsConfig): string[] {
   return Object.entries(config.functions)
     .filter(([, fn]) => (fn.events ?? []).some((event) => event.schedule !== undefined))
     .map(([key]) => key)
@@ -88,10 +134,7 @@ async function main(): Promise<number> {
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const options = parseArgs(process.argv.slice(2));
   const endpoint = lambdaEndpoint();
-  const [config, up] = await Promise.all([
-    printServiceConfig(options.stage, process.env),
-    listening(endpoint),
-  ]);
+  const config = readFunctions();
   const jobs = scheduledFunctions(config);
   if (!options.name) throw new UsageError(`name a job: npm run job -- NAME (one of: ${jobs.join(', ')})`);
   if (!jobs.includes(options.name)) {
@@ -100,14 +143,18 @@ async function main(): Promise<number> {
       : `no function ${options.name}`;
     throw new UsageError(`${known}; the jobs are: ${jobs.join(', ')}`);
   }
-  if (!up) {
+  if (!(await listening(endpoint))) {
     console.error(
       `The local stack is not running: nothing listens on ${endpoint.host} (serverless-offline's Lambda API). Start it with \`npm run dev\`, or set LAMBDA_PORT / LAMBDA_URL to where it listens.`,
     );
     return 1;
   }
+  const declared = config.functions[options.name]?.name;
+  // A literal `name:` in serverless.yml wins; otherwise the Framework's default.
   const functionName =
-    config.functions[options.name]?.name ?? `${config.service}-${options.stage}-${options.name}`;
+    typeof declared === 'string' && !declared.includes('${')
+      ? declared
+      : `${config.service}-${options.stage}-${options.name}`;
   const invoke = lambdaApiInvoker(endpoint.origin, () => functionName);
   try {
     const started = Date.now();
