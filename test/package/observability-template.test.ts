@@ -125,7 +125,7 @@ describe('observability and jobs in the packaged template', () => {
     expect(consumer.filter((query) => query.ReturnData)).toEqual([
       expect.objectContaining({ Expression: 'FILL(errors, 0) + FILL(batchFailures, 0)' }),
     ]);
-    const throttles = (alarms.ThrottlesAlarm?.Metrics as MetricQuery[]).flatMap((query) =>
+    const throttles = ((alarms.ThrottlesAlarm?.Metrics ?? []) as MetricQuery[]).flatMap((query) =>
       query.MetricStat ? [query.MetricStat.Metric] : [],
     );
     expect(
@@ -189,7 +189,8 @@ describe('observability and jobs in the packaged template', () => {
     expect(functions.length).toBeGreaterThan(0);
     for (const [id, fn] of functions) {
       expect(fn.Properties?.TracingConfig).toEqual({ Mode: 'Active' });
-      const variables = (fn.Properties?.Environment as { Variables: Record<string, unknown> }).Variables;
+      const variables = (fn.Properties?.Environment as { Variables?: Record<string, unknown> } | undefined)
+        ?.Variables;
       expect(variables).toMatchObject({
         POWERTOOLS_SERVICE_NAME: 'sensorcloud',
         POWERTOOLS_METRICS_NAMESPACE: NAMESPACE,
