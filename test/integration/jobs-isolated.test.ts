@@ -212,7 +212,18 @@ describe('rollup-stats', () => {
       readingsStored: 0,
       total: 7,
       lastSeenAt: iso(second + MINUTE),
+      maxRelativeTime: 42,
     });
+
+    // Quiet intervals are not stored (until the hourly keep-alive); the first rollup of a device is.
+    const stored = async (deviceId: string) =>
+      (await m.statsSeries({ kind: 'device', deviceId }, minutes + 5)).data.map((item) => item.intervalStart);
+    expect(await stored(busy.device.deviceId)).toEqual([iso(first), iso(second), iso(second + MINUTE)]);
+    expect(await stored(idle.device.deviceId)).toEqual([iso(first)]);
+    // An hour after its last stored rollup, a quiet device is stored again.
+    const hourLater = await run(first + 62 * MINUTE);
+    expect(deviceOf(hourLater, idle.device.deviceId)).toMatchObject({ readingsStored: 0, total: 0 });
+    expect(await stored(idle.device.deviceId)).toEqual([iso(first), iso(first + 61 * MINUTE)]);
   });
 
   it('rolls up, when scheduled, the last whole interval that ended before the settle time', async () => {

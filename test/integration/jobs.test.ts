@@ -93,18 +93,19 @@ describe('rollup-stats through the stack', () => {
         maxRelativeTime: 17,
       },
     ]);
+    // A device that never sent anything: its rollup (the first one; quiet intervals after it are not
+    // stored) says so.
     const idleSeries = await deviceSeries(idle.deviceId);
-    expect(idleSeries.body.data.find((item) => item.intervalStart === new Date(start).toISOString())).toEqual(
-      {
+    expect(idleSeries.body.data.length).toBeGreaterThanOrEqual(1);
+    for (const item of idleSeries.body.data) {
+      expect(item).toMatchObject({
         deviceId: idle.deviceId,
-        intervalStart: new Date(start).toISOString(),
-        intervalEnd,
         readingsStored: 0,
         total: 0,
         lastSeenAt: null,
         maxRelativeTime: null,
-      },
-    );
+      });
+    }
 
     const global = await api<Series<{ intervalStart: string; readingsStored: number }>>(
       'GET',

@@ -75,7 +75,15 @@ interface StoredDeviceRollup {
   intervalEndMs: number;
   total: number;
   lastSeenMs: number | null;
+  maxRelativeTime: number | null;
 }
+
+/**
+ * A quiet interval (nothing arrived) is stored only when the device's previous rollup is this old:
+ * a fleet of idle devices costs one write per device per hour, not one per interval. Such intervals
+ * are absent from the series; the next rollup carries the total on from the last stored one.
+ */
+const QUIET_KEEPALIVE_MS = 3_600_000;
 
 /** The device's latest rollup of an interval that started before `start`. */
 async function previousRollup(deviceId: string, start: number): Promise<StoredDeviceRollup | undefined> {
@@ -85,7 +93,7 @@ async function previousRollup(deviceId: string, start: number): Promise<StoredDe
       KeyConditionExpression: 'series = :series AND #at < :start',
       ExpressionAttributeNames: { '#at': 'at', '#total': 'total' },
       ExpressionAttributeValues: { ':series': deviceSeries(deviceId), ':start': timeKey(start) },
-      ProjectionExpression: 'intervalEndMs, #total, lastSeenMs',
+      ProjectionExpression: 'intervalEndMs, #total, lastSeenMs, maxRelativeTime',
       ScanIndexForward: false,
       Limit: 1,
     }),
@@ -93,10 +101,9 @@ async function previousRollup(deviceId: string, start: number): Promise<StoredDe
   return Items[0] as StoredDeviceRollup | undefined;
 }
 
-async function rollupDevice(
-  device: DeviceRecord,
-  interval: Interval,
-): Promise<DeviceRollup & StoredDeviceRollup> {
+type ComputedRollup = DeviceRollup & StoredDeviceRollup & { store: boolean };
+
+async function rollupDevice(device: DeviceRecord, interval: Interval): Promise<ComputedRollup> {
   // The running total continues from the device's previous rollup; with none, from the beginning.
   const base = await previousRollup(device.deviceId, interval.start);
   const baseEnd = base ? Math.min(base.intervalEndMs, interval.start) : 0;
@@ -110,6 +117,13 @@ async function rollupDevice(
     if (lastSeenMs === null || arrival.at > lastSeenMs) lastSeenMs = arrival.at;
   }
   const total = (base?.total ?? 0) + sinceBase;
+  // Only new readings can change the largest relative time.
+  const maxRelative =
+    !base || sinceBase > 0
+      ? total > 0
+        ? await maxRelativeTime(device.deviceId)
+        : null
+      : base.maxRelativeTime;
   return {
     deviceId: device.deviceId,
     intervalStart: new Date(interval.start).toISOString(),
@@ -117,19 +131,22 @@ async function rollupDevice(
     readingsStored: inInterval,
     total,
     lastSeenAt: lastSeenMs === null ? null : new Date(lastSeenMs).toISOString(),
-    maxRelativeTime: total > 0 ? await maxRelativeTime(device.deviceId) : null,
+    maxRelativeTime: maxRelative ?? null,
     intervalEndMs: interval.end,
     lastSeenMs,
+    store: !base || inInterval > 0 || interval.start - base.intervalEndMs >= QUIET_KEEPALIVE_MS,
   };
 }
 
-async function writeDeviceRollups(rollups: Array<DeviceRollup & StoredDeviceRollup>, interval: Interval) {
+async function writeDeviceRollups(rollups: ComputedRollup[], interval: Interval) {
   const expiresAt = retentionExpiry(interval.end, config.STATS_RETENTION_DAYS);
-  let pending = rollups.map((rollup) => ({
-    PutRequest: {
-      Item: { series: deviceSeries(rollup.deviceId), at: timeKey(interval.start), ...rollup, expiresAt },
-    },
-  }));
+  let pending = rollups
+    .filter((rollup) => rollup.store)
+    .map(({ store: _store, ...rollup }) => ({
+      PutRequest: {
+        Item: { series: deviceSeries(rollup.deviceId), at: timeKey(interval.start), ...rollup, expiresAt },
+      },
+    }));
   while (pending.length > 0) {
     const chunk = pending.slice(0, 25);
     pending = pending.slice(25);
@@ -221,14 +238,14 @@ function emitMetrics(rollup: GlobalRollup, interval: Interval): void {
   gauge(MetricName.SilentDevices, rollup.silentDevices);
 }
 
-const DEVICE_CONCURRENCY = 8;
+const DEVICE_CONCURRENCY = 16;
 
 /** Rolls up one interval: every active device, then the global figures. */
 export async function rollupStats(interval: Interval, observedAt: Date): Promise<RollupResult> {
   const devices: DeviceRecord[] = [];
   for await (const device of activeDevices()) devices.push(device);
 
-  const rollups: Array<DeviceRollup & StoredDeviceRollup> = [];
+  const rollups: ComputedRollup[] = [];
   let next = 0;
   await Promise.all(
     Array.from({ length: Math.min(DEVICE_CONCURRENCY, devices.length) }, async () => {
@@ -277,7 +294,7 @@ export async function rollupStats(interval: Interval, observedAt: Date): Promise
     global,
     devices: rollups
       .slice(0, LISTED_DEVICES)
-      .map(({ intervalEndMs: _end, lastSeenMs: _seen, ...rollup }) => rollup),
+      .map(({ intervalEndMs: _end, lastSeenMs: _seen, store: _store, ...rollup }) => rollup),
     firstRun,
   };
 }
