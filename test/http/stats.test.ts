@@ -51,6 +51,9 @@ describe('GET /api/stats', () => {
       expect(response.status).toBe(400);
       expect(response.body.error.message).toMatch(/^minutes: /);
     }
+    const badDevice = await api<ErrorBody>('GET', '/api/devices/not.a.device/stats', { token: adminToken() });
+    expect(badDevice.status).toBe(400);
+    expect(badDevice.body.error.message).toBe('deviceId: not a device id');
     const unknown = await api<ErrorBody>('GET', '/api/stats?since=1', { token: adminToken() });
     expect(unknown.status).toBe(400);
     const anonymous = await api<ErrorBody>('GET', '/api/stats');
