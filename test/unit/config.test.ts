@@ -9,6 +9,7 @@ const valid = {
   READINGS_QUEUE_URL: 'http://localhost:9324/000000000000/q',
   READINGS_DLQ_URL: 'http://localhost:9324/000000000000/dlq',
   IMAGES_BUCKET: 'b',
+  IMAGES_TABLE: 'i',
   KEY_PROVIDER: 'local',
   LOCAL_MASTER_KEY_FILE: '/tmp/master.key',
   ADMIN_TOKEN: 'a-long-enough-admin-token',

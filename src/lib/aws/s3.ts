@@ -17,3 +17,12 @@ export const s3 = tracer.captureAWSv3Client(
       : {},
   ),
 );
+
+// For presigned URLs only. With the default checksum setting the SDK signs a CRC32 of an empty body
+// into every presigned PUT (x-amz-checksum-crc32=AAAAAA==), which S3 then refuses for any real upload,
+// and adds x-amz-checksum-mode to presigned GETs.
+export const s3Presigner = new S3Client({
+  forcePathStyle: emulated,
+  requestChecksumCalculation: 'WHEN_REQUIRED',
+  responseChecksumValidation: 'WHEN_REQUIRED',
+});

@@ -16,6 +16,12 @@ export interface HttpRequest {
   body: unknown;
   /** The body's bytes, for routes that take binary uploads. */
   rawBody: Buffer | undefined;
+  /**
+   * The body arrived base64-encoded, i.e. API Gateway treated its Content-Type as binary. When false,
+   * non-UTF-8 bytes have already been replaced (serverless-offline does this for every type but
+   * application/octet-stream and multipart/form-data).
+   */
+  binaryBody: boolean;
   pathParameters: Record<string, string>;
   query: Record<string, string>;
   /** Header names lower-cased. */
@@ -69,6 +75,7 @@ function toRequest(event: APIGatewayProxyEvent, options: Options): HttpRequest {
     resource: event.resource,
     body,
     rawBody: mode === 'none' ? undefined : rawBody,
+    binaryBody: event.isBase64Encoded === true,
     pathParameters: compact(event.pathParameters),
     query: compact(event.queryStringParameters),
     headers,
