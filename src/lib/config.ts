@@ -38,6 +38,23 @@ const schema = z
     READINGS_RETENTION_DAYS: nonNegativeInt(0),
     MAX_PASSWORDS_PER_DEVICE: positiveInt(16),
 
+    // Scheduled jobs and alerts.
+    STATS_TABLE: z.string().min(1),
+    /** Length of one rollup interval; matches the rollup-stats schedule's rate. */
+    STATS_INTERVAL_SECONDS: positiveInt(60),
+    /** A rollup covers the last interval that ended at least this long ago, so queued readings count. */
+    STATS_SETTLE_SECONDS: nonNegativeInt(30),
+    STATS_RETENTION_DAYS: positiveInt(14),
+    STATS_MAX_MINUTES: positiveInt(1_440),
+    /** How a device's silence is judged when it has no expectedIntervalSeconds of its own. */
+    SILENT_DEFAULT_SECONDS: positiveInt(3_600),
+    REDRIVE_MAX_PER_RUN: positiveInt(100),
+    /** 'sns' publishes to ALERTS_TOPIC_ARN; 'file' (offline) appends JSON lines to LOCAL_ALERTS_FILE. */
+    ALERT_SINK: z.enum(['sns', 'file']).default('sns'),
+    ALERTS_TOPIC_ARN: z.string().min(1).optional(),
+    LOCAL_ALERTS_FILE: z.string().min(1).optional(),
+    /** Where the age of the queue's oldest message comes from: CloudWatch in AWS; offline, nowhere. */
+    QUEUE_AGE_SOURCE: z.enum(['cloudwatch', 'none']).default('cloudwatch'),
     // Images. `local` labels with sharp (offline, or wherever Rekognition is off).
     LABELLER: z.enum(['rekognition', 'local']).default('local'),
     LABEL_MIN_CONFIDENCE: z.coerce.number().min(0).max(100).default(70),
@@ -67,6 +84,8 @@ const schema = z
     // Set only offline: the SDK reads AWS_ENDPOINT_URL_<SERVICE> itself; S3 additionally needs
     // path-style addressing against an emulator.
     AWS_ENDPOINT_URL_S3: z.url().optional(),
+    // Offline the SQS emulator counts in-flight messages in ApproximateNumberOfMessages.
+    AWS_ENDPOINT_URL_SQS: z.url().optional(),
   })
   .superRefine((env, ctx) => {
     if (env.KEY_PROVIDER === 'kms' && !env.KMS_KEY_ID) {
@@ -78,6 +97,12 @@ const schema = z
         path: ['LOCAL_MASTER_KEY_FILE'],
         message: 'required when KEY_PROVIDER=local',
       });
+    }
+    if (env.ALERT_SINK === 'sns' && !env.ALERTS_TOPIC_ARN) {
+      ctx.addIssue({ code: 'custom', path: ['ALERTS_TOPIC_ARN'], message: 'required when ALERT_SINK=sns' });
+    }
+    if (env.ALERT_SINK === 'file' && !env.LOCAL_ALERTS_FILE) {
+      ctx.addIssue({ code: 'custom', path: ['LOCAL_ALERTS_FILE'], message: 'required when ALERT_SINK=file' });
     }
     if (!env.ADMIN_TOKEN && !env.ADMIN_TOKEN_PARAMETER) {
       ctx.addIssue({
