@@ -38,7 +38,9 @@ function gatewayError(status: number) {
  * drain the queue, which serverless-offline cannot do on its own.
  */
 export async function startGateway(port: number, upstreamPort: number, host = '127.0.0.1'): Promise<Gateway> {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
+  // A fresh upstream connection per request: reusing idle keep-alive sockets races with serverless
+  // offline closing them (a reset request). On loopback a connection costs well under a millisecond.
+  const agent = new http.Agent({ keepAlive: false });
   const server = http.createServer((request, response) => {
     const upstream = http.request(
       {
@@ -72,6 +74,10 @@ export async function startGateway(port: number, upstreamPort: number, host = '1
     });
     request.pipe(upstream);
   });
+  // Longer than clients' idle keep-alive (undici: 4 s), so the server never closes a connection a
+  // client is about to reuse.
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen({ port, host }, () => resolve());

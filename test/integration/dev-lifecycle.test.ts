@@ -118,7 +118,7 @@ describe('npm run dev: start, graceful stop, restart with data kept', () => {
       const rows = await call(`${api}/api/iot`, 'POST', token);
       expect(rows.status).toBe(200);
       expect((rows.body.data as unknown[]).length).toBe(50);
-      const deadLetters = await peekAll(dlqUrl.replace('127.0.0.1', '127.0.0.1'));
+      const deadLetters = await peekAll(dlqUrl, sqs);
       expect(deadLetters.map((message) => message.Body)).toEqual(['{"dead":"letter"}']);
     } finally {
       sqs.destroy();

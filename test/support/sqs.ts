@@ -31,14 +31,15 @@ export async function createQueuePair(options: { visibilityTimeout: number; maxR
 export const queueCounts = (queueUrl: string) => emulatorQueueCounts(sqs, queueUrl);
 
 /** Reads (without deleting) everything visible in a queue. */
-export async function peekAll(queueUrl: string): Promise<Message[]> {
+export async function peekAll(queueUrl: string, client: SQSClient = sqs): Promise<Message[]> {
   const seen: Message[] = [];
   for (;;) {
-    const { Messages = [] } = await sqs.send(
+    const { Messages = [] } = await client.send(
       new ReceiveMessageCommand({
         QueueUrl: queueUrl,
         MaxNumberOfMessages: 10,
-        VisibilityTimeout: 30,
+        // Long enough to read the whole queue once, short enough not to hide messages from later checks.
+        VisibilityTimeout: 5,
         AttributeNames: ['All'],
       }),
     );
@@ -49,7 +50,7 @@ export async function peekAll(queueUrl: string): Promise<Message[]> {
 
 export async function eventually<T>(
   check: () => Promise<T>,
-  { timeoutMs = 30_000, intervalMs = 200 }: { timeoutMs?: number; intervalMs?: number } = {},
+  { timeoutMs = 60_000, intervalMs = 200 }: { timeoutMs?: number; intervalMs?: number } = {},
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
