@@ -34,7 +34,7 @@ process.stdout.write(JSON.stringify({ ms, rss: process.memoryUsage().rss }));
 
 export const coldStartFigure: Figure<Shared> = async (ctx) => {
   // ≥ 10 for the figure; the quick smoke run only checks it can be produced.
-  const samples = ctx.quick ? 3 : 15;
+  const samples = ctx.quick ? 3 : 11;
   const options = ((ctx.config.custom as { esbuild?: EsbuildConfig } | undefined)?.esbuild ??
     {}) as EsbuildConfig;
   const external = [...(options.external ?? []), ...(options.exclude ?? [])];
@@ -51,6 +51,8 @@ export const coldStartFigure: Figure<Shared> = async (ctx) => {
     /** The biggest contributors to the bundle, by package. */
     packages: Array<{ name: string; kb: number }>;
     init: Range;
+    initWithoutNodeOptions: Range;
+    nodeOptions: string;
     rssMb: number;
   }
   const rows: Row[] = [];
@@ -85,19 +87,29 @@ export const coldStartFigure: Figure<Shared> = async (ctx) => {
         .sort((a, b) => b[1] - a[1])
         .slice(0, 4)
         .map(([name, bytes]) => ({ name, kb: bytes / 1024 }));
-      const env = { ...ctx.env, ...functionEnvironment(ctx.config, key), PATH: process.env.PATH ?? '' };
+      const env: Record<string, string> = {
+        ...ctx.env,
+        ...functionEnvironment(ctx.config, key),
+        PATH: process.env.PATH ?? '',
+      };
       const times: number[] = [];
+      // The same without NODE_OPTIONS (--enable-source-maps makes Node read the source map at load).
+      const bareTimes: number[] = [];
       let rss = 0;
-      for (let sample = 0; sample < samples; sample += 1) {
+      const measure = (runEnv: NodeJS.ProcessEnv) => {
         const run = spawnSync(process.execPath, ['-e', probe, outfile], {
-          env,
+          env: runEnv,
           encoding: 'utf8',
           cwd: projectRoot,
         });
         if (run.status !== 0) throw new Error(`${key}: require() failed: ${run.stderr}`);
-        const measured = JSON.parse(run.stdout) as { ms: number; rss: number };
+        return JSON.parse(run.stdout) as { ms: number; rss: number };
+      };
+      for (let sample = 0; sample < samples; sample += 1) {
+        const measured = measure(env);
         times.push(measured.ms);
         rss = Math.max(rss, measured.rss);
+        if (!ctx.quick) bareTimes.push(measure({ ...env, NODE_OPTIONS: '' }).ms);
       }
       const code = readFileSync(outfile);
       rows.push({
@@ -108,6 +120,8 @@ export const coldStartFigure: Figure<Shared> = async (ctx) => {
         usesSharp,
         packages,
         init: range(times),
+        initWithoutNodeOptions: range(bareTimes),
+        nodeOptions: env.NODE_OPTIONS ?? '',
         rssMb: rss / 1024 ** 2,
       });
       ctx.log(`  ${key}: ${(code.length / 1024).toFixed(0)} KB, init ${fmt(range(times).median)} ms`);
@@ -140,7 +154,12 @@ export const coldStartFigure: Figure<Shared> = async (ctx) => {
     ctx.outDir,
     'coldstart-init',
     rangeBars(
-      rows.map((row) => ({ x: row.fn, series: 'module init', ...row.init })),
+      rows.flatMap((row) => [
+        { x: row.fn, series: `as deployed (NODE_OPTIONS=${row.nodeOptions || 'none'})`, ...row.init },
+        ...(row.initWithoutNodeOptions.runs
+          ? [{ x: row.fn, series: 'without NODE_OPTIONS', ...row.initWithoutNodeOptions }]
+          : []),
+      ]),
       {
         title: 'Cold start: module-init time per function',
         subtitle: `require() of the bundle in a fresh node ${process.version} process; median of ${samples} (bars: min–max)`,
@@ -190,6 +209,7 @@ export const coldStartFigure: Figure<Shared> = async (ctx) => {
             'deflated KB',
             'source map KB',
             'init ms',
+            'init ms without NODE_OPTIONS',
             'RSS after init MB',
             'sharp',
             'largest parts (KB)',
@@ -200,6 +220,7 @@ export const coldStartFigure: Figure<Shared> = async (ctx) => {
             fmt(row.zipBytes / 1024),
             fmt(row.mapBytes / 1024),
             fmtRange(row.init),
+            fmtRange(row.initWithoutNodeOptions),
             fmt(row.rssMb),
             row.usesSharp ? 'yes' : '',
             row.packages.map((entry) => `${entry.name} ${fmt(entry.kb)}`).join(', '),

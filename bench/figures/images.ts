@@ -29,12 +29,6 @@ const INPUTS: Input[] = [
   { name: '2 MP PNG', format: 'png', width: 1920, height: 1080 },
 ];
 
-const sizesFromEnv = () =>
-  (process.env.THUMBNAIL_SIZES ?? '128,512,1024')
-    .split(',')
-    .map((size) => Number(size.trim()))
-    .filter((size) => Number.isInteger(size) && size > 0);
-
 /** A photo-like test image: smooth scene, fine detail and sensor noise, deterministic. */
 async function makeImage(input: Input, file: string): Promise<void> {
   const { width, height } = input;
@@ -124,8 +118,7 @@ export const imagesFigure: Figure<Shared> = async (ctx) => {
   const runs = ctx.quick ? 2 : 3;
   const iterations = ctx.quick ? 1 : 3;
   const inputs = ctx.quick ? INPUTS.filter((input) => input.name !== '24 MP JPEG') : INPUTS;
-  const sizes = sizesFromEnv();
-  const largest = Math.max(...sizes);
+  let sizes: number[] = [];
   const dir = path.join(projectRoot, '.local', 'bench', 'images');
   mkdirSync(dir, { recursive: true });
   const files = new Map<string, string>();
@@ -143,7 +136,6 @@ export const imagesFigure: Figure<Shared> = async (ctx) => {
     peakMb: Range;
     baselineMb: Range;
     outputs: number;
-    pipeline: string;
     tools: Array<{ name: string; largest: Range; all: Range; peakMb?: Range }>;
   }
   const { tools, missing } = detectTools();
@@ -157,11 +149,13 @@ export const imagesFigure: Figure<Shared> = async (ctx) => {
         outputs.push(
           await runWorker<ImageInput, ImageOutput>(
             'image',
-            { file, sizes, iterations },
+            { file, iterations },
             { env: ctx.env, logFile: path.join(ctx.logsDir, 'images.log') },
           ),
         );
       }
+      sizes = outputs[0]?.sizes ?? [];
+      const largest = Math.max(...sizes);
       const toolRows = tools.map((tool) => {
         const largestTimes: number[] = [];
         const allTimes: number[] = [];
@@ -192,7 +186,6 @@ export const imagesFigure: Figure<Shared> = async (ctx) => {
         peakMb: range(outputs.map((output) => output.peakRssMb)),
         baselineMb: range(outputs.map((output) => output.baselineRssMb)),
         outputs: outputs[0]?.outputs ?? 0,
-        pipeline: outputs[0]?.pipeline ?? '',
         tools: toolRows,
       };
       rows.push(row);
@@ -202,7 +195,7 @@ export const imagesFigure: Figure<Shared> = async (ctx) => {
     rmSync(scratch, { recursive: true, force: true });
   }
 
-  const ours = rows[0]?.pipeline ?? 'sharp';
+  const largest = Math.max(...sizes);
   const timeChart = await renderChart(
     ctx.outDir,
     'images-time',
@@ -224,7 +217,7 @@ export const imagesFigure: Figure<Shared> = async (ctx) => {
       ]),
       {
         title: 'Images: milliseconds per image',
-        subtitle: `thumbnails ${sizes.join('/')} px; ${ours}; median of ${runs} fresh processes (bars: min–max)`,
+        subtitle: `renderImage, thumbnails ${sizes.join('/')} px in WebP + JPEG; median of ${runs} fresh processes (bars: min–max)`,
         xTitle: '',
         yTitle: 'ms per image',
         yLog: true,
@@ -237,7 +230,7 @@ export const imagesFigure: Figure<Shared> = async (ctx) => {
     rangeBars(
       rows.flatMap((row) => [
         { x: row.input.name, series: 'platform: peak RSS', ...row.peakMb },
-        { x: row.input.name, series: 'platform: RSS before the image', ...row.baselineMb },
+        { x: row.input.name, series: 'platform: peak RSS before the image', ...row.baselineMb },
         ...row.tools
           .filter((tool) => tool.peakMb)
           .map((tool) => ({
@@ -280,8 +273,8 @@ export const imagesFigure: Figure<Shared> = async (ctx) => {
       report
         .paragraph(
           `Test images are synthetic but photo-like (smooth scene, fine detail, sensor noise; JPEG q90), generated once into \`.local/bench/images/\`.`,
-          `The platform's pipeline here is **${ours}**: every configured size (${sizes.join(', ')} px long edge) in JPEG and WebP from one decode.`,
-          `Each measurement is a fresh Node process (${iterations} image(s) each, median), ${runs} processes per input; peak memory is the process's peak RSS, Node and sharp included — the RSS before the image shows that fixed part.`,
+          `The platform's pipeline is \`renderImage\` (src/lib/images, what the process-image function runs): validation, one decode, every configured size (\`THUMBNAIL_SIZES\`: ${sizes.join(', ')} px long edge) in WebP and JPEG, and the labeller's pixel sample. Labelling and S3 transfers are not included.`,
+          `Each measurement is a fresh Node process (${iterations} image(s) each, median), ${runs} processes per input; peak memory is the process's peak RSS (VmHWM), Node and sharp included — the peak before the image shows that fixed part.`,
         )
         .image('Image time', timeChart.png, timeChart.svg)
         .image('Image memory', memoryChart.png, memoryChart.svg)
@@ -291,7 +284,7 @@ export const imagesFigure: Figure<Shared> = async (ctx) => {
             'file',
             'platform ms',
             'peak RSS MB',
-            'RSS before MB',
+            'peak RSS before MB',
             ...tools.flatMap((tool) => [
               `${tool.name}: ${largest} px ms`,
               `${sizes.length} sizes ms`,
