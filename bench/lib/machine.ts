@@ -33,7 +33,8 @@ export function describeMachine(): Machine {
     node: process.version,
     java: (java.stderr ?? '').split('\n')[0]?.trim() || 'not found',
     commit: git('rev-parse', 'HEAD') || 'unknown',
-    dirty: git('status', '--porcelain', '--untracked-files=no') !== '',
+    // Results written by the bench itself (the committed sample) do not make the code dirty.
+    dirty: git('status', '--porcelain', '--untracked-files=no', '--', '.', ':!bench/results') !== '',
     branch: git('rev-parse', '--abbrev-ref', 'HEAD') || 'unknown',
   };
 }
