@@ -307,7 +307,7 @@ export const imagesFigure: Figure<Shared> = async (ctx) => {
         .paragraph(
           missing.length
             ? `Not installed on this machine, so not measured: ${missing.join(', ')} (Debian: \`apt-get install libvips-tools imagemagick\`).`
-            : 'External tools write one JPEG (q80) per call and run once per size for the "sizes" column, each decoding the original again; vipsthumbnail and ImageMagick use shrink-on-load for JPEG as the platform does.',
+            : 'External tools write one JPEG (q80) per call and run once per size for the "sizes" column, each decoding the original again; vipsthumbnail and ImageMagick use shrink-on-load for JPEG as the platform does. Their times are whole commands, process start included, as a user would time them; the platform\'s are in a warm process.',
         );
     },
   };

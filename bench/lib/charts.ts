@@ -19,7 +19,7 @@ const HEIGHT = 300;
 const config = {
   font: 'DejaVu Sans, Helvetica, Arial, sans-serif',
   axis: { labelFontSize: 11, titleFontSize: 12, grid: true },
-  legend: { labelFontSize: 11, titleFontSize: 11, orient: 'bottom' as const },
+  legend: { labelFontSize: 11, titleFontSize: 11, orient: 'bottom' as const, labelLimit: 320, columns: 3 },
   title: { fontSize: 14, anchor: 'start' as const, subtitleFontSize: 11, subtitleColor: '#555' },
   view: { stroke: '#ddd' },
 };
@@ -132,12 +132,14 @@ export function rangeLines(points: RangePoint[], axes: Axes): TopLevelSpec {
 
 /** Grouped bars of medians per category, with min–max error bars. */
 export function rangeBars(points: RangePoint[], axes: Axes & { horizontal?: boolean }): TopLevelSpec {
+  // Many categories (e.g. one per function) need slanted labels to stay readable.
+  const many = new Set(points.map((point) => point.x)).size > 6;
   const category = {
     field: 'x',
     type: 'nominal' as const,
     title: axes.xTitle,
     sort: null,
-    axis: { labelAngle: 0, labelLimit: 160 },
+    axis: { labelAngle: many ? -40 : 0, labelLimit: 160 },
   };
   const value = (field: string) => ({
     field,
