@@ -34,7 +34,7 @@ process.stdout.write(JSON.stringify({ ms, rss: process.memoryUsage().rss }));
 
 export const coldStartFigure: Figure<Shared> = async (ctx) => {
   // ≥ 10 for the figure; the quick smoke run only checks it can be produced.
-  const samples = ctx.quick ? 3 : 11;
+  const samples = ctx.quick ? 2 : 11;
   const options = ((ctx.config.custom as { esbuild?: EsbuildConfig } | undefined)?.esbuild ??
     {}) as EsbuildConfig;
   const external = [...(options.external ?? []), ...(options.exclude ?? [])];
