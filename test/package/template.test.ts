@@ -107,7 +107,9 @@ describe('the packaged CloudFormation template (serverless package, no AWS crede
     );
     expect(consumer).not.toContain('sqs:SendMessage');
     expect(
-      actionsOf(roleStatements(template, 'NotDashfoundLambdaFunction')).filter((a) => !a.startsWith('logs:')),
+      actionsOf(roleStatements(template, 'NotDashfoundLambdaFunction')).filter(
+        (a) => !/^(logs|xray):/.test(a),
+      ),
     ).toEqual([]);
     for (const [id] of resourcesOfType(template, 'AWS::Lambda::Function')) {
       for (const statement of roleStatements(template, id)) {
