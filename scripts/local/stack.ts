@@ -118,6 +118,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       AWS_ENDPOINT_URL_SQS: urls.sqs,
       AWS_ENDPOINT_URL_S3: urls.s3,
       LOCAL_MASTER_KEY_FILE: masterKeyFile,
+      // Offline there is no SNS: alerts are appended here as JSON lines.
+      LOCAL_ALERTS_FILE: path.join(options.dataDir, 'alerts.jsonl'),
       // Deployed functions run on nodejs22.x; the SDK's notice about older Node is noise here.
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
       ADMIN_TOKEN: options.adminToken,

@@ -19,6 +19,7 @@ const schema = z
     READINGS_QUEUE_URL: z.url(),
     READINGS_DLQ_URL: z.url(),
     IMAGES_BUCKET: z.string().min(1),
+    IMAGES_TABLE: z.string().min(1),
 
     KEY_PROVIDER: z.enum(['kms', 'local']),
     KMS_KEY_ID: z.string().min(1).optional(),
@@ -37,9 +38,54 @@ const schema = z
     READINGS_RETENTION_DAYS: nonNegativeInt(0),
     MAX_PASSWORDS_PER_DEVICE: positiveInt(16),
 
+    // Scheduled jobs and alerts.
+    STATS_TABLE: z.string().min(1),
+    /** Length of one rollup interval; matches the rollup-stats schedule's rate. */
+    STATS_INTERVAL_SECONDS: positiveInt(60),
+    /** A rollup covers the last interval that ended at least this long ago, so queued readings count. */
+    STATS_SETTLE_SECONDS: nonNegativeInt(30),
+    STATS_RETENTION_DAYS: positiveInt(14),
+    STATS_MAX_MINUTES: positiveInt(1_440),
+    /** How a device's silence is judged when it has no expectedIntervalSeconds of its own. */
+    SILENT_DEFAULT_SECONDS: positiveInt(3_600),
+    REDRIVE_MAX_PER_RUN: positiveInt(100),
+    /** 'sns' publishes to ALERTS_TOPIC_ARN; 'file' (offline) appends JSON lines to LOCAL_ALERTS_FILE. */
+    ALERT_SINK: z.enum(['sns', 'file']).default('sns'),
+    ALERTS_TOPIC_ARN: z.string().min(1).optional(),
+    LOCAL_ALERTS_FILE: z.string().min(1).optional(),
+    /** Where the age of the queue's oldest message comes from: CloudWatch in AWS; offline, nowhere. */
+    QUEUE_AGE_SOURCE: z.enum(['cloudwatch', 'none']).default('cloudwatch'),
+    // Images. `local` labels with sharp (offline, or wherever Rekognition is off).
+    LABELLER: z.enum(['rekognition', 'local']).default('local'),
+    LABEL_MIN_CONFIDENCE: z.coerce.number().min(0).max(100).default(70),
+    LABEL_MAX: positiveInt(10),
+    // Decoded width × height above which an image is rejected from its header alone (pixel bombs).
+    MAX_IMAGE_PIXELS: positiveInt(40_000_000),
+    // Largest original accepted through a presigned upload (S3 enforces it for POST; the processor
+    // rejects bigger objects without downloading them).
+    MAX_UPLOAD_BYTES: positiveInt(25_000_000),
+    // PUT /api/images/{key}: the body reaches Lambda base64-encoded inside a ≤ 6 MB event, so more
+    // than ~4.4 MiB of image cannot pass; bigger files go through the presigned URL.
+    MAX_PUT_BYTES: z.coerce.number().int().positive().max(4_500_000).default(4_194_304),
+    THUMBNAIL_SIZES: z
+      .string()
+      .default('128,512,1024')
+      .transform((value, ctx) => {
+        const sizes = value.split(',').map((part) => Number(part.trim()));
+        if (sizes.length === 0 || sizes.some((size) => !Number.isInteger(size) || size < 16 || size > 4096)) {
+          ctx.addIssue({ code: 'custom', message: 'comma-separated integers between 16 and 4096' });
+          return z.NEVER;
+        }
+        return [...new Set(sizes)].sort((a, b) => a - b);
+      }),
+    UPLOAD_URL_TTL_SECONDS: positiveInt(900),
+    DOWNLOAD_URL_TTL_SECONDS: positiveInt(900),
+
     // Set only offline: the SDK reads AWS_ENDPOINT_URL_<SERVICE> itself; S3 additionally needs
     // path-style addressing against an emulator.
     AWS_ENDPOINT_URL_S3: z.url().optional(),
+    // Offline the SQS emulator counts in-flight messages in ApproximateNumberOfMessages.
+    AWS_ENDPOINT_URL_SQS: z.url().optional(),
   })
   .superRefine((env, ctx) => {
     if (env.KEY_PROVIDER === 'kms' && !env.KMS_KEY_ID) {
@@ -51,6 +97,12 @@ const schema = z
         path: ['LOCAL_MASTER_KEY_FILE'],
         message: 'required when KEY_PROVIDER=local',
       });
+    }
+    if (env.ALERT_SINK === 'sns' && !env.ALERTS_TOPIC_ARN) {
+      ctx.addIssue({ code: 'custom', path: ['ALERTS_TOPIC_ARN'], message: 'required when ALERT_SINK=sns' });
+    }
+    if (env.ALERT_SINK === 'file' && !env.LOCAL_ALERTS_FILE) {
+      ctx.addIssue({ code: 'custom', path: ['LOCAL_ALERTS_FILE'], message: 'required when ALERT_SINK=file' });
     }
     if (!env.ADMIN_TOKEN && !env.ADMIN_TOKEN_PARAMETER) {
       ctx.addIssue({

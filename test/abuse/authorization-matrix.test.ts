@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { printServiceConfig } from '../../scripts/local/service-config';
 import { adminToken, api } from '../support/api';
@@ -16,7 +17,10 @@ interface Row {
   expect: Record<Caller, number>;
   /** The `{deviceId}` in the path: device A's own (default), or a fresh device per request (destructive routes). */
   deviceId?: 'deviceA' | 'fresh';
+  /** The `{key}` in the path: an image device A uploaded (default), or a fresh one of A's per request. */
+  imageKey?: 'ofDeviceA' | 'fresh';
   body?: unknown;
+  raw?: { bytes: Buffer; contentType: string };
 }
 
 const PUBLIC = (status: number): Record<Caller, number> => ({
@@ -39,6 +43,12 @@ const ADMIN_ONLY = (admin: number) => GUARDED(403, admin);
 const OWN_DATA = GUARDED(200, 403);
 // /api/devices/{deviceId}/…: {deviceId} is device A, so A may, B may not, admins may.
 const NAMED_DEVICE = GUARDED(200, 200, 403);
+
+// A 1×1 PNG.
+const PNG = Buffer.from(
+  'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==',
+  'base64',
+);
 
 const reading = { data: { relative_time: 1, interrogator_time: 2, freeform: { rssi: -50 } } };
 const ingest: Row = { expect: GUARDED(202, 403), body: reading };
@@ -82,6 +92,20 @@ const matrix: Record<string, Row> = {
   'GET /api/devices/{deviceId}/rssi/maxtime': { expect: NAMED_DEVICE },
 
   'GET /api/audit': { expect: ADMIN_ONLY(200) },
+
+  'GET /api/stats': { expect: GUARDED(200, 200) },
+  'GET /api/devices/{deviceId}/stats': { expect: NAMED_DEVICE },
+
+  // Images belong to the device that uploaded them: another device gets 404 (reads, deletes) or 409
+  // (overwrites); the admin sees all of them.
+  'POST /api/images': { expect: GUARDED(201, 201), body: { contentType: 'image/png' } },
+  'PUT /api/images/{key}': {
+    expect: GUARDED(202, 202, 409),
+    raw: { bytes: PNG, contentType: 'application/octet-stream' },
+  },
+  'GET /api/images': { expect: GUARDED(200, 200) },
+  'GET /api/images/{key}': { expect: GUARDED(200, 200, 404) },
+  'DELETE /api/images/{key}': { expect: GUARDED(200, 200, 404), imageKey: 'fresh' },
 };
 
 const pathValues: Record<string, string> = { start: '0', end: '100', seconds: '60', proxy: 'no/such/route' };
@@ -108,10 +132,24 @@ describe('authorization matrix: every route × {no credentials, bad token, devic
   let routes: string[];
   let deviceA: TestDevice;
   let deviceB: TestDevice;
+  let imageOfA: string;
+
+  /** An image uploaded by device A, under a new key. */
+  async function uploadAsA(): Promise<string> {
+    const key = `matrix-${randomUUID()}`;
+    const response = await api('PUT', `/api/images/${key}`, {
+      token: deviceA.token,
+      rawBody: PNG,
+      headers: { 'content-type': 'application/octet-stream' },
+    });
+    if (response.status !== 202) throw new Error(`image upload failed: ${response.status} ${response.text}`);
+    return key;
+  }
 
   beforeAll(async () => {
     routes = await declaredRoutes();
     [deviceA, deviceB] = await Promise.all([registerTestDevice('matrix A'), registerTestDevice('matrix B')]);
+    imageOfA = await uploadAsA();
   }, 60_000);
 
   it('has exactly one row per declared route', () => {
@@ -149,13 +187,17 @@ describe('authorization matrix: every route × {no credentials, bad token, devic
         cell.row.deviceId === 'fresh'
           ? (await registerTestDevice('matrix victim')).deviceId
           : deviceA.deviceId;
-      const path = cell.path.replace(/\{(\w+)\+?\}/g, (_, name: string) =>
-        name === 'deviceId' ? deviceId : (pathValues[name] ?? name),
-      );
+      const imageKey = cell.row.imageKey === 'fresh' ? await uploadAsA() : imageOfA;
+      const values: Record<string, string> = { ...pathValues, deviceId, key: imageKey };
+      const path = cell.path.replace(/\{(\w+)\+?\}/g, (_, name: string) => values[name] ?? name);
       const header = authorization[cell.caller];
       const response = await api(cell.method, path, {
-        headers: header ? { authorization: header } : {},
+        headers: {
+          ...(header ? { authorization: header } : {}),
+          ...(cell.row.raw ? { 'content-type': cell.row.raw.contentType } : {}),
+        },
         body: cell.row.body,
+        rawBody: cell.row.raw?.bytes,
       });
       expectSafeResponse(response.status, response.headers, response.text);
       const label = `${cell.method} ${cell.route.split(' ')[1]} as ${cell.caller}`;

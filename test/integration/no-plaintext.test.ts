@@ -68,13 +68,16 @@ describe('no plaintext at rest or in flight', () => {
     );
 
     // Once stored, the rows decrypt for their owner…
-    await eventually(async () => {
-      const rows = await api<{ data: Array<{ freeform: unknown }> }>('POST', '/api/iot', {
-        token: device.token,
-        body: { data: { db_password: password } },
-      });
-      expect(rows.body.data.map((row) => row.freeform)).toEqual([{ note: marker }, marker]);
-    });
+    await eventually(
+      async () => {
+        const rows = await api<{ data: Array<{ freeform: unknown }> }>('POST', '/api/iot', {
+          token: device.token,
+          body: { data: { db_password: password } },
+        });
+        expect(rows.body.data.map((row) => row.freeform)).toEqual([{ note: marker }, marker]);
+      },
+      { timeoutMs: 60_000 },
+    );
     // …and nothing stored anywhere holds the plaintext or the password.
     for (const table of [
       config.READINGS_TABLE,
@@ -91,7 +94,7 @@ describe('no plaintext at rest or in flight', () => {
       .join('\n');
     expect(deadLetters).not.toContain(marker);
     expect(deadLetters).not.toContain(password);
-  });
+  }, 120_000);
 
   it('moves a poison message to the dead-letter queue after maxReceiveCount, through the running stack', async () => {
     const poison = `{"poison":"${randomBytes(6).toString('hex')}"}`;
@@ -103,9 +106,9 @@ describe('no plaintext at rest or in flight', () => {
         expect(found).toBeDefined();
         return found;
       },
-      { timeoutMs: 50_000, intervalMs: 1_000 },
+      { timeoutMs: 110_000, intervalMs: 1_000 },
     );
     // Delivered (and reported failed) maxReceiveCount times before it was dead-lettered.
     expect(dead?.Body).toBe(poison);
-  }, 60_000);
+  }, 120_000);
 });

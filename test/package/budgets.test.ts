@@ -73,12 +73,13 @@ describe('package budgets (the zips of serverless package)', () => {
   });
 
   it('ships sharp only with the image processor, and only its own architecture’s binaries', () => {
+    expect(functions.filter(carriesSharp).map((fn) => fn.name)).toEqual(['process-image']);
     for (const fn of functions.filter(carriesSharp)) {
       const platform = sharpPlatform[fn.architecture];
       const nativePackages = [
         ...new Set(
           fn.entries
-            .map((entry) => /^node_modules\/@img\/([^/]+)\//.exec(entry.name)?.[1])
+            .map((entry) => /^node_modules\/@img\/(sharp-[^/]+)\//.exec(entry.name)?.[1])
             .filter((name): name is string => name !== undefined),
         ),
       ].sort();

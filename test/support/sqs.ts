@@ -50,7 +50,7 @@ export async function peekAll(queueUrl: string, client: SQSClient = sqs): Promis
 
 export async function eventually<T>(
   check: () => Promise<T>,
-  { timeoutMs = 30_000, intervalMs = 200 }: { timeoutMs?: number; intervalMs?: number } = {},
+  { timeoutMs = 60_000, intervalMs = 200 }: { timeoutMs?: number; intervalMs?: number } = {},
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;

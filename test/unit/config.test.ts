@@ -9,9 +9,13 @@ const valid = {
   READINGS_QUEUE_URL: 'http://localhost:9324/000000000000/q',
   READINGS_DLQ_URL: 'http://localhost:9324/000000000000/dlq',
   IMAGES_BUCKET: 'b',
+  IMAGES_TABLE: 'i',
   KEY_PROVIDER: 'local',
   LOCAL_MASTER_KEY_FILE: '/tmp/master.key',
   ADMIN_TOKEN: 'a-long-enough-admin-token',
+  STATS_TABLE: 's',
+  ALERT_SINK: 'file',
+  LOCAL_ALERTS_FILE: '/tmp/alerts.jsonl',
 };
 
 describe('loadConfig', () => {
@@ -46,5 +50,21 @@ describe('loadConfig', () => {
       loadConfig({ ...valid, ADMIN_TOKEN: undefined, ADMIN_TOKEN_PARAMETER: '/x/admin' })
         .ADMIN_TOKEN_PARAMETER,
     ).toBe('/x/admin');
+  });
+
+  it('requires the settings of the chosen alert sink, and defaults the jobs settings', () => {
+    expect(() => loadConfig({ ...valid, ALERT_SINK: 'sns' })).toThrow(
+      /ALERTS_TOPIC_ARN: required when ALERT_SINK=sns/,
+    );
+    expect(() => loadConfig({ ...valid, LOCAL_ALERTS_FILE: '' })).toThrow(/LOCAL_ALERTS_FILE/);
+    const config = loadConfig({
+      ...valid,
+      ALERT_SINK: 'sns',
+      ALERTS_TOPIC_ARN: 'arn:aws:sns:us-east-1:1:alerts',
+    });
+    expect(config.STATS_INTERVAL_SECONDS).toBe(60);
+    expect(config.SILENT_DEFAULT_SECONDS).toBe(3600);
+    expect(config.REDRIVE_MAX_PER_RUN).toBe(100);
+    expect(config.QUEUE_AGE_SOURCE).toBe('cloudwatch');
   });
 });

@@ -17,7 +17,12 @@ export interface Device {
   revokedAt?: string;
   /** Expected seconds between readings; used to flag silent devices. */
   expectedIntervalSeconds?: number;
+  /** Set by the detect-silent-devices job; absent until its first transition ('reporting'). */
+  reportingState?: ReportingState;
+  stateChangedAt?: string;
 }
+
+export type ReportingState = 'reporting' | 'silent';
 
 /** The stored item: the public fields plus secrets' hashes, never the secrets themselves. */
 export interface DeviceRecord extends Device {
@@ -34,8 +39,28 @@ const KIND = 'device';
 const listCursor = z.strictObject({ kind: z.literal(KIND), createdKey: z.string(), deviceId: z.string() });
 
 export function publicDevice(record: DeviceRecord): Device {
-  const { deviceId, name, status, createdAt, tokenRotatedAt, revokedAt, expectedIntervalSeconds } = record;
-  return { deviceId, name, status, createdAt, tokenRotatedAt, revokedAt, expectedIntervalSeconds };
+  const {
+    deviceId,
+    name,
+    status,
+    createdAt,
+    tokenRotatedAt,
+    revokedAt,
+    expectedIntervalSeconds,
+    reportingState,
+    stateChangedAt,
+  } = record;
+  return {
+    deviceId,
+    name,
+    status,
+    createdAt,
+    tokenRotatedAt,
+    revokedAt,
+    expectedIntervalSeconds,
+    reportingState,
+    stateChangedAt,
+  };
 }
 
 export async function registerDevice(input: {
@@ -101,6 +126,78 @@ export async function listDevices(
     }),
   );
   return { devices: (Items as DeviceRecord[]).map(publicDevice), next: encodeCursor(LastEvaluatedKey) };
+}
+
+/** Every active device, page by page (a Query on `byKind`, never a scan); for the scheduled jobs. */
+export async function* activeDevices(): AsyncGenerator<DeviceRecord> {
+  let exclusiveStart: Record<string, unknown> | undefined;
+  do {
+    const { Items = [], LastEvaluatedKey } = await dynamo.send(
+      new QueryCommand({
+        TableName: config.DEVICES_TABLE,
+        IndexName: 'byKind',
+        KeyConditionExpression: 'kind = :kind',
+        FilterExpression: '#status = :active',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: { ':kind': KIND, ':active': 'active' },
+        ExclusiveStartKey: exclusiveStart,
+      }),
+    );
+    for (const item of Items) yield item as DeviceRecord;
+    exclusiveStart = LastEvaluatedKey;
+  } while (exclusiveStart);
+}
+
+/**
+ * Moves a device from one reporting state to another, only if it is still in `from` (absent counts
+ * as 'reporting'). False when another run got there first: exactly one run sees each transition.
+ */
+export async function changeReportingState(
+  deviceId: string,
+  from: ReportingState,
+  to: ReportingState,
+  at: string,
+): Promise<boolean> {
+  try {
+    await dynamo.send(
+      new UpdateCommand({
+        TableName: config.DEVICES_TABLE,
+        Key: { deviceId },
+        UpdateExpression: 'SET reportingState = :to, stateChangedAt = :at',
+        ConditionExpression:
+          from === 'reporting'
+            ? 'attribute_exists(deviceId) AND (attribute_not_exists(reportingState) OR reportingState = :from)'
+            : 'attribute_exists(deviceId) AND reportingState = :from',
+        ExpressionAttributeValues: { ':from': from, ':to': to, ':at': at },
+      }),
+    );
+    return true;
+  } catch (error) {
+    if (error instanceof ConditionalCheckFailedException) return false;
+    throw error;
+  }
+}
+
+/** Undoes a transition this run made (its alert could not be sent), so the next run retries it. */
+export async function revertReportingState(
+  deviceId: string,
+  to: ReportingState,
+  back: ReportingState,
+  at: string,
+): Promise<void> {
+  try {
+    await dynamo.send(
+      new UpdateCommand({
+        TableName: config.DEVICES_TABLE,
+        Key: { deviceId },
+        UpdateExpression: 'SET reportingState = :back',
+        ConditionExpression: 'reportingState = :to AND stateChangedAt = :at',
+        ExpressionAttributeValues: { ':back': back, ':to': to, ':at': at },
+      }),
+    );
+  } catch (error) {
+    if (!(error instanceof ConditionalCheckFailedException)) throw error;
+  }
 }
 
 export async function revokeDevice(deviceId: string): Promise<Device> {

@@ -1,9 +1,9 @@
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { config } from '../config';
 import { PayloadTooLargeError, ValidationError } from '../errors';
 import { logger } from '../logger';
+import { countWith, MetricName, observability } from '../observability';
 import { type Principal, principalFrom } from './principal';
 import { errorResponse } from './response';
 
@@ -16,6 +16,12 @@ export interface HttpRequest {
   body: unknown;
   /** The body's bytes, for routes that take binary uploads. */
   rawBody: Buffer | undefined;
+  /**
+   * The body arrived base64-encoded, i.e. API Gateway treated its Content-Type as binary. When false,
+   * non-UTF-8 bytes have already been replaced (serverless-offline does this for every type but
+   * application/octet-stream and multipart/form-data).
+   */
+  binaryBody: boolean;
   pathParameters: Record<string, string>;
   query: Record<string, string>;
   /** Header names lower-cased. */
@@ -69,6 +75,7 @@ function toRequest(event: APIGatewayProxyEvent, options: Options): HttpRequest {
     resource: event.resource,
     body,
     rawBody: mode === 'none' ? undefined : rawBody,
+    binaryBody: event.isBase64Encoded === true,
     pathParameters: compact(event.pathParameters),
     query: compact(event.queryStringParameters),
     headers,
@@ -76,24 +83,35 @@ function toRequest(event: APIGatewayProxyEvent, options: Options): HttpRequest {
   };
 }
 
+/** Request metrics per function: the ingest 5xx-rate alarm divides Failed by Requests. */
+function countResponse(status: number, functionName: string): void {
+  const dimensions = { function: functionName };
+  countWith(MetricName.Requests, dimensions);
+  if (status >= 500) countWith(MetricName.Failed, dimensions);
+  else if (status >= 400) countWith(MetricName.Rejected, dimensions);
+}
+
 function wrap(route: (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult>) {
   return middy<APIGatewayProxyEvent, APIGatewayProxyResult, Error, Context>()
-    .use(injectLambdaContext(logger, { resetKeys: true }))
+    .use(observability())
     .before(async (request) => {
       logger.appendKeys({
         correlationId: request.event.requestContext?.requestId,
         route: `${request.event.httpMethod} ${request.event.resource}`,
       });
     })
-    .handler(async (event) => {
+    .handler(async (event, context) => {
+      let response: APIGatewayProxyResult;
       try {
-        return await route(event);
+        response = await route(event);
       } catch (error) {
-        const { response, body } = errorResponse(error);
+        const handled = errorResponse(error);
+        response = handled.response;
         if (response.statusCode >= 500) logger.error('request failed', { error: error as Error });
-        else logger.info('request rejected', { status: response.statusCode, code: body.error.code });
-        return response;
+        else logger.info('request rejected', { status: response.statusCode, code: handled.body.error.code });
       }
+      countResponse(response.statusCode, context.functionName);
+      return response;
     });
 }
 

@@ -8,10 +8,13 @@ import { passwordKey, verifierId } from '../crypto/passwords';
 import { getDevice, rememberPasswordVerifier } from '../devices/devices';
 import { UnavailableError } from '../errors';
 import { logger } from '../logger';
+import { count, MetricName } from '../observability';
 import {
   type AuditEntry,
+  CORRELATION_ATTRIBUTE,
   MAX_BATCH_BYTES,
   MAX_BATCH_ENTRIES,
+  MESSAGE_ATTRIBUTE_BYTES,
   packMessages,
   type ReadingsMessage,
   type SealedReading,
@@ -51,14 +54,14 @@ function byPassword(readings: IncomingReading[]): Map<string | undefined, number
   return groups;
 }
 
-async function sendAll(messages: ReadingsMessage[]): Promise<void> {
+async function sendAll(messages: ReadingsMessage[], correlationId: string): Promise<void> {
   const bodies = messages.map((message) => JSON.stringify(message));
   // Entries per call: at most 10 and 1 MiB together.
   const calls: number[][] = [];
   let call: number[] = [];
   let bytes = 0;
   bodies.forEach((body, index) => {
-    const size = Buffer.byteLength(body);
+    const size = Buffer.byteLength(body) + MESSAGE_ATTRIBUTE_BYTES;
     if (call.length === MAX_BATCH_ENTRIES || bytes + size > MAX_BATCH_BYTES) {
       calls.push(call);
       call = [];
@@ -76,7 +79,13 @@ async function sendAll(messages: ReadingsMessage[]): Promise<void> {
         const result = await sqs.send(
           new SendMessageBatchCommand({
             QueueUrl: config.READINGS_QUEUE_URL,
-            Entries: pending.map((index) => ({ Id: String(index), MessageBody: bodies[index] })),
+            Entries: pending.map((index) => ({
+              Id: String(index),
+              MessageBody: bodies[index],
+              MessageAttributes: {
+                [CORRELATION_ATTRIBUTE]: { DataType: 'String', StringValue: correlationId },
+              },
+            })),
           }),
         );
         const failed = new Set((result.Failed ?? []).map((entry) => Number(entry.Id)));
@@ -151,7 +160,8 @@ export async function acceptReadings(request: IngestRequest): Promise<{ ids: str
       ),
     );
   }
-  await sendAll(messages);
+  await sendAll(messages, request.requestId);
+  count(MetricName.ReadingsAccepted, readings.length);
   logger.info('readings accepted', { readings: readings.length, messages: messages.length, batchId });
   return { ids };
 }

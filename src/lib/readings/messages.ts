@@ -44,6 +44,10 @@ export type SealedReading = ReadingsMessage['readings'][number];
 
 /** Bytes of JSON a message may carry (SQS allows 1 MiB; smaller messages spread work across batches). */
 export const MAX_MESSAGE_BYTES = 256 * 1024;
+/** The message attribute carrying the API request id to the consumer's logs. */
+export const CORRELATION_ATTRIBUTE = 'correlationId';
+/** Room left in every message for its attributes (the correlation id); they count toward SQS's size. */
+export const MESSAGE_ATTRIBUTE_BYTES = 256;
 /** SendMessageBatch: at most 10 entries and 1 MiB in all. */
 export const MAX_BATCH_ENTRIES = 10;
 export const MAX_BATCH_BYTES = 1024 * 1024;
@@ -56,7 +60,9 @@ export function packMessages(
   startSeq = 0,
 ): ReadingsMessage[] {
   const envelopeBytes =
-    Buffer.byteLength(JSON.stringify({ ...header, seq: startSeq, readings: [], audit })) + 16;
+    Buffer.byteLength(JSON.stringify({ ...header, seq: startSeq, readings: [], audit })) +
+    16 +
+    MESSAGE_ATTRIBUTE_BYTES;
   const messages: ReadingsMessage[] = [];
   let current: SealedReading[] = [];
   let bytes = envelopeBytes;

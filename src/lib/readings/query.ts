@@ -8,6 +8,7 @@ import { passwordKey, verifierId } from '../crypto/passwords';
 import { getDevice } from '../devices/devices';
 import { ForbiddenError } from '../errors';
 import { logger } from '../logger';
+import { count, MetricName } from '../observability';
 import { decodeCursor, encodeCursor } from '../pagination';
 import {
   absoluteTimestamp,
@@ -89,6 +90,7 @@ async function decrypt(items: ReadingItem[], access: Access): Promise<WireRow[]>
     } catch (error) {
       // Integrity failure (tampered or misplaced row): never return garbage; leave it out and alert.
       logger.error('reading failed to decrypt', { readingId: item.id, errorName: (error as Error).name });
+      count(MetricName.DecryptFailures);
     }
   }
   return rows;

@@ -2,6 +2,7 @@ import { BatchWriteCommand, type BatchWriteCommandOutput } from '@aws-sdk/lib-dy
 import { dynamo } from '../aws/dynamo';
 import { config } from '../config';
 import { logger } from '../logger';
+import { count, MetricName } from '../observability';
 import { auditItem } from './audit';
 import { type ReadingsMessage, readingsMessageSchema } from './messages';
 import {
@@ -16,6 +17,8 @@ import {
 export interface QueuedMessage {
   messageId: string;
   body: string;
+  /** The API request that enqueued it (message attribute), else the message id. */
+  correlationId?: string;
 }
 
 type WriteRequest = { PutRequest: { Item: Record<string, unknown> } };
@@ -127,15 +130,19 @@ export async function storeMessages(messages: QueuedMessage[], deadline: number)
   // The same message can arrive twice in one batch (at-least-once delivery), and DynamoDB rejects a
   // BatchWriteItem naming one key twice: one write per key, remembering every message that needs it.
   const writes = new Map<string, TableWrite>();
-  for (const { messageId, body } of messages) {
+  let malformed = 0;
+  const readingsOf = new Map<string, number>();
+  for (const { messageId, body, correlationId } of messages) {
     let message: ReadingsMessage;
     try {
       message = readingsMessageSchema.parse(JSON.parse(body));
     } catch {
-      logger.error('malformed readings message', { messageId });
+      logger.error('malformed readings message', { messageId, correlationId: correlationId ?? messageId });
       failed.add(messageId);
+      malformed += 1;
       continue;
     }
+    readingsOf.set(messageId, message.readings.length);
     for (const { table, key, item } of itemsOf(message)) {
       const existing = writes.get(key);
       if (existing) existing.messageIds.add(messageId);
@@ -164,9 +171,21 @@ export async function storeMessages(messages: QueuedMessage[], deadline: number)
       }
     }),
   );
+  let stored = 0;
+  let storedMessages = 0;
+  for (const [messageId, readings] of readingsOf) {
+    if (failed.has(messageId)) continue;
+    stored += readings;
+    storedMessages += 1;
+  }
+  count(MetricName.ReadingsStored, stored);
+  count(MetricName.MessagesStored, storedMessages);
+  count(MetricName.BatchItemFailures, failed.size);
+  if (malformed > 0) count(MetricName.MalformedMessages, malformed);
   logger.info('readings stored', {
     messages: messages.length,
     rows: all.length,
+    readings: stored,
     failedMessages: failed.size,
   });
   return [...failed];

@@ -1,0 +1,54 @@
+import { appendFile, mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { PublishCommand } from '@aws-sdk/client-sns';
+import { sns } from '../aws/sns';
+import { config } from '../config';
+
+// Operator alerts. In AWS they go to the alerts SNS topic (the same one the CloudWatch alarms use);
+// offline, where there is no SNS, each alert is appended as one JSON line to a file, which is what a
+// developer (or a test) reads. Alerts carry ids, states and times only: never readings or secrets.
+export interface Alert {
+  type: 'device.silent' | 'device.recovered';
+  deviceId: string;
+  /** When the transition was recorded (ISO). */
+  at: string;
+  /** Latest stored reading's arrival (ISO), null when the device never sent any. */
+  lastSeenAt: string | null;
+  expectedIntervalSeconds: number;
+}
+
+export interface AlertPublisher {
+  publish(alert: Alert): Promise<void>;
+}
+
+const subject = (alert: Alert) =>
+  `${config.SERVICE_NAME} ${config.STAGE}: device ${alert.deviceId} ${
+    alert.type === 'device.silent' ? 'is silent' : 'is reporting again'
+  }`.slice(0, 99);
+
+export const snsAlertPublisher = (topicArn: string): AlertPublisher => ({
+  async publish(alert) {
+    await sns.send(
+      new PublishCommand({
+        TopicArn: topicArn,
+        Subject: subject(alert),
+        Message: JSON.stringify({ ...alert, stage: config.STAGE }),
+        MessageAttributes: { type: { DataType: 'String', StringValue: alert.type } },
+      }),
+    );
+  },
+});
+
+export const fileAlertPublisher = (file: string): AlertPublisher => ({
+  async publish(alert) {
+    await mkdir(path.dirname(file), { recursive: true });
+    // One write per line with O_APPEND: concurrent runs do not interleave within a line.
+    await appendFile(file, `${JSON.stringify({ ...alert, stage: config.STAGE, subject: subject(alert) })}\n`);
+  },
+});
+
+export function alertPublisher(): AlertPublisher {
+  return config.ALERT_SINK === 'file'
+    ? fileAlertPublisher(config.LOCAL_ALERTS_FILE as string)
+    : snsAlertPublisher(config.ALERTS_TOPIC_ARN as string);
+}

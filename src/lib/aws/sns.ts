@@ -1,0 +1,5 @@
+import { SNSClient } from '@aws-sdk/client-sns';
+import { tracer } from '../observability';
+
+// Created once per container; only the SNS alert sink uses it (offline alerts go to a file).
+export const sns = tracer.captureAWSv3Client(new SNSClient({ maxAttempts: 3 }));

@@ -1,0 +1,66 @@
+import { randomUUID } from 'node:crypto';
+import * as z from 'zod';
+
+// Image keys name an image in the API path (/api/images/{key}) and in S3. They are one path segment:
+// letters and digits of any script, spaces and a few punctuation marks, but no '/', '%', '?', '#', '\'
+// or control characters, so a key is the same string in a URL, an S3 key and a DynamoDB key.
+export const MAX_KEY_LENGTH = 200;
+const KEY_PATTERN = /^[\p{L}\p{M}\p{N}][\p{L}\p{M}\p{N} ._~()+,!@=-]*$/u;
+
+export const imageKeySchema = z
+  .string()
+  .transform((key) => key.normalize('NFC'))
+  .pipe(
+    z
+      .string()
+      .min(1, 'must not be empty')
+      .max(MAX_KEY_LENGTH, `at most ${MAX_KEY_LENGTH} characters`)
+      .regex(
+        KEY_PATTERN,
+        'letters, digits, spaces and . _ ~ ( ) + , ! @ = - only, starting with a letter or digit',
+      )
+      .refine((key) => !key.endsWith(' '), 'must not end with a space'),
+  );
+
+export const isValidImageKey = (key: string): boolean => imageKeySchema.safeParse(key).success;
+
+export const generateImageKey = (): string => randomUUID();
+
+export const UPLOAD_PREFIX = 'uploads/';
+export const THUMBNAIL_PREFIX = 'thumbnails/';
+
+export const originalObjectKey = (key: string): string => `${UPLOAD_PREFIX}${key}`;
+
+/** Every thumbnail of an image lives under this prefix (keys contain no '/', so it is exact). */
+export const thumbnailPrefix = (key: string): string => `${THUMBNAIL_PREFIX}${key}/`;
+
+/**
+ * A thumbnail's object key carries a prefix of the original's sha256: a re-upload with new content
+ * writes new objects instead of overwriting ones a reader (or a late, stale event) may still use.
+ */
+export const thumbnailObjectKey = (key: string, sha256: string, size: number, extension: string): string =>
+  `${thumbnailPrefix(key)}${sha256.slice(0, 16)}/${size}.${extension}`;
+
+/** S3 notifications URL-encode keys form-style: spaces arrive as '+', a literal '+' as %2B. */
+export function decodeS3EventKey(encoded: string): string {
+  return decodeURIComponent(encoded.replace(/\+/g, ' '));
+}
+
+/** The image key of an object under uploads/, or undefined for anything else. */
+export function imageKeyFromObjectKey(objectKey: string): string | undefined {
+  if (!objectKey.startsWith(UPLOAD_PREFIX)) return undefined;
+  return objectKey.slice(UPLOAD_PREFIX.length);
+}
+
+/**
+ * API Gateway hands path parameters over as sent; serverless-offline decodes them. '%' is not allowed
+ * in keys, so a '%' can only be percent-encoding: decoding is unambiguous either way.
+ */
+export function decodePathKey(raw: string): string {
+  if (!raw.includes('%')) return raw;
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    return raw;
+  }
+}

@@ -1,0 +1,57 @@
+import { PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { dynamo } from '../aws/dynamo';
+import { config } from '../config';
+import { imageMinuteSeries, retentionExpiry } from './keys';
+
+// Image outcomes for the rollup: one item per image in the minute it was processed or rejected.
+// Keyed by the image, so a retried S3 event overwrites its own item instead of counting twice.
+export type ImageOutcome = 'processed' | 'rejected';
+
+const minuteOf = (ms: number) => Math.floor(ms / 60_000) * 60_000;
+
+/** Called by image processing once per image it finishes (stats table write access needed). */
+export async function recordImageOutcome(
+  imageKey: string,
+  outcome: ImageOutcome,
+  at = Date.now(),
+): Promise<void> {
+  await dynamo.send(
+    new PutCommand({
+      TableName: config.STATS_TABLE,
+      Item: {
+        series: imageMinuteSeries(minuteOf(at)),
+        at: imageKey,
+        outcome,
+        expiresAt: retentionExpiry(at, config.STATS_RETENTION_DAYS),
+      },
+    }),
+  );
+}
+
+/** Images processed and rejected in [fromMs, toMs), at minute resolution. */
+export async function imageOutcomesBetween(
+  fromMs: number,
+  toMs: number,
+): Promise<{ processed: number; rejected: number }> {
+  const totals = { processed: 0, rejected: 0 };
+  for (let minute = minuteOf(fromMs); minute < toMs; minute += 60_000) {
+    let exclusiveStart: Record<string, unknown> | undefined;
+    do {
+      const { Items = [], LastEvaluatedKey } = await dynamo.send(
+        new QueryCommand({
+          TableName: config.STATS_TABLE,
+          KeyConditionExpression: 'series = :series',
+          ExpressionAttributeNames: { '#outcome': 'outcome' },
+          ExpressionAttributeValues: { ':series': imageMinuteSeries(minute) },
+          ProjectionExpression: '#outcome',
+          ExclusiveStartKey: exclusiveStart,
+        }),
+      );
+      for (const item of Items as Array<{ outcome?: ImageOutcome }>) {
+        if (item.outcome === 'processed' || item.outcome === 'rejected') totals[item.outcome] += 1;
+      }
+      exclusiveStart = LastEvaluatedKey;
+    } while (exclusiveStart);
+  }
+  return totals;
+}

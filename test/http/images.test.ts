@@ -1,0 +1,298 @@
+import sharp from 'sharp';
+import { adminToken, api } from '../support/api';
+import { registerTestDevice, type TestDevice } from '../support/devices';
+import { jpeg, labelRowsOf, listKeys, png, uniqueKey } from '../support/images';
+import { eventually } from '../support/sqs';
+
+interface Ticket {
+  key: string;
+  method: 'PUT';
+  uploadUrl: string;
+  headers: Record<string, string>;
+  expiresIn: number;
+  maxBytes: number;
+  form: { url: string; fields: Record<string, string> };
+}
+
+interface Details {
+  key: string;
+  owner: string;
+  status: 'pending' | 'ready' | 'rejected';
+  rejection?: { code: string; message: string };
+  width?: number;
+  height?: number;
+  format?: string;
+  labels: Array<{ name: string; confidence: number }>;
+  original?: { url: string };
+  thumbnails: Array<{ size: number; width: number; height: number; format: string; url: string }>;
+}
+
+const path = (key: string) => `/api/images/${encodeURIComponent(key)}`;
+
+async function processed(key: string, token: string): Promise<Details> {
+  return eventually(
+    async () => {
+      const response = await api<Details>('GET', path(key), { token });
+      if (response.status !== 200 || response.body.status === 'pending')
+        throw new Error(`${key}: ${response.status} ${response.text}`);
+      return response.body;
+    },
+    { timeoutMs: 20_000 },
+  );
+}
+
+async function download(url: string): Promise<Buffer> {
+  const response = await fetch(url);
+  expect(response.status).toBe(200);
+  return Buffer.from(await response.arrayBuffer());
+}
+
+const putBinary = (key: string, body: Buffer, token: string, contentType = 'application/octet-stream') =>
+  api<{ key: string; status: string }>('PUT', path(key), {
+    token,
+    rawBody: body,
+    headers: { 'content-type': contentType },
+  });
+
+describe('images over HTTP (upload → thumbnails → metadata → label search → delete)', () => {
+  let camera: TestDevice;
+  let other: TestDevice;
+
+  beforeAll(async () => {
+    [camera, other] = await Promise.all([registerTestDevice('camera'), registerTestDevice('other')]);
+  });
+
+  it('presigned PUT upload: thumbnails appear in S3, metadata and labels come back, search finds it, delete removes all', async () => {
+    const created = await api<Ticket>('POST', '/api/images', {
+      token: camera.token,
+      body: { contentType: 'image/jpeg' },
+    });
+    expect(created.status).toBe(201);
+    const ticket = created.body;
+    expect(ticket).toMatchObject({
+      key: expect.stringMatching(/^[0-9a-f-]{36}$/),
+      method: 'PUT',
+      headers: { 'content-type': 'image/jpeg' },
+      expiresIn: 900,
+      maxBytes: expect.any(Number),
+    });
+    // Content-Type is part of the signature (AWS refuses a different one; the emulator does not check).
+    expect(new URL(ticket.uploadUrl).searchParams.get('X-Amz-SignedHeaders')).toBe('content-type;host');
+    expect(ticket.uploadUrl).not.toContain('x-amz-checksum');
+
+    const body = await jpeg(2000, 1500, { main: '#d02020', accent: '#2040d0' });
+    const upload = await fetch(ticket.uploadUrl, { method: 'PUT', headers: ticket.headers, body });
+    expect(upload.status).toBe(200);
+
+    const started = Date.now();
+    const image = await processed(ticket.key, camera.token);
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(image).toMatchObject({
+      key: ticket.key,
+      owner: `device:${camera.deviceId}`,
+      status: 'ready',
+      format: 'jpeg',
+      width: 2000,
+      height: 1500,
+    });
+    const labels = image.labels.map((label) => label.name);
+    expect(labels).toEqual(expect.arrayContaining(['red', 'landscape', 'medium']));
+    expect(image.thumbnails.map(({ size, width, height, format }) => [size, width, height, format])).toEqual([
+      [1024, 1024, 768, 'webp'],
+      [1024, 1024, 768, 'jpeg'],
+      [512, 512, 384, 'webp'],
+      [512, 512, 384, 'jpeg'],
+      [128, 128, 96, 'webp'],
+      [128, 128, 96, 'jpeg'],
+    ]);
+    for (const thumbnail of image.thumbnails) {
+      const metadata = await sharp(await download(thumbnail.url)).metadata();
+      expect([metadata.format, metadata.width, metadata.height]).toEqual([
+        thumbnail.format,
+        thumbnail.width,
+        thumbnail.height,
+      ]);
+    }
+    expect((await download(image.original?.url ?? '')).equals(body)).toBe(true);
+
+    const search = await api<{ data: Array<{ key: string; label: string }> }>(
+      'GET',
+      '/api/images?label=RED',
+      {
+        token: camera.token,
+      },
+    );
+    expect(search.status).toBe(200);
+    expect(search.body.data.map((match) => match.key)).toContain(ticket.key);
+    const adminSearch = await api<{ data: Array<{ key: string }> }>(
+      'GET',
+      '/api/images?label=red&limit=200',
+      {
+        token: adminToken(),
+      },
+    );
+    expect(adminSearch.body.data.map((match) => match.key)).toContain(ticket.key);
+
+    const removed = await api('DELETE', path(ticket.key), { token: camera.token });
+    expect(removed.status).toBe(200);
+    expect(removed.body).toEqual({ key: ticket.key, deleted: true });
+    const gone = await api('GET', path(ticket.key), { token: camera.token });
+    expect(gone.status).toBe(404);
+    expect(gone.body).toEqual({ error: { code: 'NotFound', message: expect.any(String) } });
+    expect(await listKeys(`thumbnails/${ticket.key}/`)).toEqual([]);
+    expect(await listKeys(`uploads/${ticket.key}`)).toEqual([]);
+    expect(await labelRowsOf(ticket.key, labels)).toEqual([]);
+    const after = await api<{ data: Array<{ key: string }> }>('GET', '/api/images?label=red', {
+      token: camera.token,
+    });
+    expect(after.body.data.map((match) => match.key)).not.toContain(ticket.key);
+  });
+
+  it('PUT upload with a chosen key containing spaces and unicode', async () => {
+    const key = `Garden gate - ${Date.now()} (nuit) café ü+1`;
+    const response = await putBinary(key, await png(640, 480, { main: '#20a040' }), camera.token);
+    expect(response.status).toBe(202);
+    expect(response.body).toEqual({ key, status: 'pending' });
+    const image = await processed(key, camera.token);
+    expect(image).toMatchObject({ key, status: 'ready', format: 'png', width: 640, height: 480 });
+    expect(image.labels.map((label) => label.name)).toContain('green');
+    expect(await listKeys(`thumbnails/${key}/`)).toHaveLength(6);
+  });
+
+  it('presigned POST form upload (S3 enforces size and type from the policy in AWS)', async () => {
+    const key = uniqueKey('form');
+    const created = await api<Ticket>('POST', '/api/images', {
+      token: camera.token,
+      body: { key, contentType: 'image/png' },
+    });
+    expect(created.status).toBe(201);
+    const { url, fields } = created.body.form;
+    const policy = JSON.parse(Buffer.from(fields.Policy ?? '', 'base64').toString('utf8'));
+    expect(policy.conditions).toEqual(
+      expect.arrayContaining([
+        ['content-length-range', 1, created.body.maxBytes],
+        ['eq', '$Content-Type', 'image/png'],
+      ]),
+    );
+    const form = new FormData();
+    for (const [name, value] of Object.entries(fields)) form.append(name, value);
+    form.append('file', new Blob([await png(300, 300)]), 'square.png');
+    const upload = await fetch(url, { method: 'POST', body: form });
+    expect([200, 204]).toContain(upload.status);
+    const image = await processed(key, camera.token);
+    expect(image.labels.map((label) => label.name)).toContain('square');
+  });
+
+  it('bad input is rejected with a reason, no thumbnails, and the API says so', async () => {
+    const key = `${uniqueKey('x')}.jpg`;
+    expect((await putBinary(key, Buffer.from('plain text, not a JPEG'), camera.token)).status).toBe(202);
+    const image = await processed(key, camera.token);
+    expect(image).toMatchObject({
+      status: 'rejected',
+      rejection: { code: 'not-an-image', message: expect.any(String) },
+      thumbnails: [],
+      labels: [],
+    });
+    expect(await listKeys(`thumbnails/${key}/`)).toEqual([]);
+  });
+
+  it('refuses a body that did not arrive as binary instead of storing corrupted bytes', async () => {
+    // serverless-offline delivers only application/octet-stream as binary (AWS: binaryMediaTypes).
+    const response = await putBinary(uniqueKey('typed'), await jpeg(50, 50), camera.token, 'image/jpeg');
+    expect(response.status).toBe(415);
+    expect(response.body).toEqual({
+      error: { code: 'UnsupportedMediaType', message: expect.stringContaining('application/octet-stream') },
+    });
+    const text = await putBinary(uniqueKey('text'), Buffer.from('hi'), camera.token, 'text/plain');
+    expect(text.status).toBe(415);
+  });
+
+  it('validates input with clear 4xx JSON errors', async () => {
+    const cases: Array<[string, string, { body?: unknown; rawBody?: Buffer }, number, string]> = [
+      ['POST', '/api/images', { body: { contentType: 'text/html' } }, 400, 'contentType'],
+      ['POST', '/api/images', { body: { contentType: 'image/png', key: 'a/b' } }, 400, 'key'],
+      ['POST', '/api/images', { body: { contentType: 'image/png', key: 'x'.repeat(201) } }, 400, 'key'],
+      ['POST', '/api/images', { body: { contentType: 'image/png', extra: 1 } }, 400, 'extra'],
+      [
+        'POST',
+        '/api/images',
+        { body: { contentType: 'image/png', contentLength: 1e12 } },
+        400,
+        'contentLength',
+      ],
+      ['GET', '/api/images?limit=0', {}, 400, 'limit'],
+      ['GET', '/api/images?cursor=bm9wZQ', {}, 400, 'cursor'],
+      ['GET', `/api/images/${encodeURIComponent('bad?key')}`, {}, 400, 'key'],
+    ];
+    for (const [method, url, options, status, field] of cases) {
+      const response = await api<{ error: { code: string; message: string } }>(method, url, {
+        token: camera.token,
+        ...options,
+      });
+      expect([url, response.status]).toEqual([url, status]);
+      expect(response.body.error.message).toContain(field);
+    }
+    const empty = await api('PUT', path(uniqueKey('empty')), {
+      token: camera.token,
+      headers: { 'content-type': 'application/octet-stream' },
+    });
+    expect(empty.status).toBe(400);
+    const tooBig = await putBinary(uniqueKey('big'), Buffer.alloc(4_194_305, 1), camera.token);
+    expect(tooBig.status).toBe(400);
+    expect(tooBig.body).toMatchObject({ error: { code: 'PayloadTooLarge' } });
+  });
+
+  it('keeps images to their owner: other devices get 404/409, the admin sees everything', async () => {
+    const key = uniqueKey('private');
+    expect((await putBinary(key, await png(100, 100), camera.token)).status).toBe(202);
+    await processed(key, camera.token);
+    expect((await api('GET', path(key), { token: other.token })).status).toBe(404);
+    expect((await api('DELETE', path(key), { token: other.token })).status).toBe(404);
+    const stolen = await putBinary(key, await png(100, 100), other.token);
+    expect(stolen.status).toBe(409);
+    const claim = await api('POST', '/api/images', {
+      token: other.token,
+      body: { key, contentType: 'image/png' },
+    });
+    expect(claim.status).toBe(409);
+    const theirs = await api<{ data: Array<{ key: string }> }>('GET', '/api/images?limit=200', {
+      token: other.token,
+    });
+    expect(theirs.body.data.map((item) => item.key)).not.toContain(key);
+    const admin = await api<Details>('GET', path(key), { token: adminToken() });
+    expect(admin.status).toBe(200);
+    expect(admin.body.owner).toBe(`device:${camera.deviceId}`);
+    expect((await api('GET', '/api/images')).status).toBe(401);
+  });
+
+  it('lists keys in pages; an unknown label is an empty list, an unknown key a JSON 404', async () => {
+    const device = await registerTestDevice('pager');
+    const keys = ['page-a', 'page-b', 'page-c'].map((name) => uniqueKey(name));
+    for (const key of keys) expect((await putBinary(key, await png(40, 40), device.token)).status).toBe(202);
+    const first = await api<{ data: Array<{ key: string; status: string }>; next?: string }>(
+      'GET',
+      '/api/images?limit=2',
+      { token: device.token },
+    );
+    expect(first.status).toBe(200);
+    expect(first.body.data).toHaveLength(2);
+    expect(first.body.next).toEqual(expect.any(String));
+    const second = await api<{ data: Array<{ key: string }>; next?: string }>(
+      'GET',
+      `/api/images?limit=2&cursor=${first.body.next}`,
+      { token: device.token },
+    );
+    expect(second.body.data).toHaveLength(1);
+    expect(second.body.next).toBeUndefined();
+    expect([...first.body.data, ...second.body.data].map((item) => item.key).sort()).toEqual(
+      [...keys].sort(),
+    );
+
+    const unknown = await api('GET', '/api/images?label=no-such-label-anywhere', { token: device.token });
+    expect(unknown.status).toBe(200);
+    expect(unknown.body).toEqual({ data: [] });
+    const missing = await api('GET', path('never-uploaded'), { token: device.token });
+    expect(missing.status).toBe(404);
+    expect(missing.body).toEqual({ error: { code: 'NotFound', message: expect.any(String) } });
+  });
+});
