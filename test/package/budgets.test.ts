@@ -85,7 +85,7 @@ describe('package budgets (the zips of serverless package)', () => {
       ].sort();
       expect({ fn: fn.name, nativePackages }).toEqual({
         fn: fn.name,
-        nativePackages: [`sharp-${platform}`, `sharp-libvips-${platform}`],
+        nativePackages: [`sharp-${platform}`, `sharp-libvips-${platform}`].sort(),
       });
       const addons = fn.entries.filter((entry) => /\.(node|so(\.\d+)*|dylib|dll)$/.test(entry.name));
       expect(addons.length).toBeGreaterThan(0);

@@ -50,6 +50,72 @@ const expectedGrants: Record<string, string[]> = {
   ],
   'list-audit': ['dynamodb:Query AuditTable'],
   'not-found': [],
+  'get-stats': ['dynamodb:Query StatsTable'],
+  'rollup-stats': [
+    'cloudwatch:GetMetricData *',
+    'dynamodb:BatchWriteItem StatsTable',
+    'dynamodb:Query DevicesTable/index/byKind',
+    'dynamodb:Query ReadingsTable',
+    'dynamodb:Query StatsTable',
+    'dynamodb:UpdateItem StatsTable',
+    'sqs:GetQueueAttributes ReadingsDeadLetterQueue',
+    'sqs:GetQueueAttributes ReadingsQueue',
+  ],
+  'detect-silent-devices': [
+    'dynamodb:Query DevicesTable/index/byKind',
+    'dynamodb:Query ReadingsTable',
+    'dynamodb:UpdateItem DevicesTable',
+    'kms:Decrypt DataKey',
+    'kms:GenerateDataKey DataKey',
+    'sns:Publish AlertsTopic',
+  ],
+  'redrive-dlq': [
+    'kms:Decrypt DataKey',
+    'kms:GenerateDataKey DataKey',
+    'sqs:ChangeMessageVisibility ReadingsDeadLetterQueue',
+    'sqs:DeleteMessage ReadingsDeadLetterQueue',
+    'sqs:GetQueueAttributes ReadingsDeadLetterQueue',
+    'sqs:ReceiveMessage ReadingsDeadLetterQueue',
+    'sqs:SendMessage ReadingsQueue',
+  ],
+  'create-image-upload': [
+    'dynamodb:GetItem ImagesTable',
+    'dynamodb:PutItem ImagesTable',
+    `s3:PutObject s3:${DEV_BUCKET}/uploads/*`,
+  ],
+  'put-image': [
+    'dynamodb:GetItem ImagesTable',
+    'dynamodb:PutItem ImagesTable',
+    `s3:PutObject s3:${DEV_BUCKET}/uploads/*`,
+  ],
+  'list-images': [
+    'dynamodb:Query ImagesTable',
+    'dynamodb:Query ImagesTable/index/all',
+    'dynamodb:Query ImagesTable/index/byOwner',
+  ],
+  'get-image': [
+    'dynamodb:GetItem ImagesTable',
+    `s3:GetObject s3:${DEV_BUCKET}/thumbnails/*`,
+    `s3:GetObject s3:${DEV_BUCKET}/uploads/*`,
+  ],
+  'delete-image': [
+    'dynamodb:DeleteItem ImagesTable',
+    'dynamodb:GetItem ImagesTable',
+    `s3:DeleteObject s3:${DEV_BUCKET}/thumbnails/*`,
+    `s3:DeleteObject s3:${DEV_BUCKET}/uploads/*`,
+    `s3:ListBucket s3:${DEV_BUCKET}`,
+  ],
+  // Rekognition is allowed where the stage's labeller is `rekognition` (dev, prod), denied offline.
+  'process-image': [
+    'dynamodb:DeleteItem ImagesTable',
+    'dynamodb:GetItem ImagesTable',
+    'dynamodb:PutItem ImagesTable',
+    'rekognition:DetectLabels *',
+    `s3:DeleteObject s3:${DEV_BUCKET}/thumbnails/*`,
+    `s3:GetObject s3:${DEV_BUCKET}/uploads/*`,
+    `s3:ListBucket s3:${DEV_BUCKET}`,
+    `s3:PutObject s3:${DEV_BUCKET}/thumbnails/*`,
+  ],
 };
 
 // The only actions that may name every resource, because the service has no narrower one.
@@ -57,6 +123,7 @@ const wildcardOnly = new Set([
   'xray:PutTraceSegments',
   'xray:PutTelemetryRecords',
   'rekognition:DetectLabels',
+  'cloudwatch:GetMetricData',
 ]);
 
 const functionsOf = (template: CfnTemplate) =>
