@@ -7,5 +7,6 @@ module.exports = () => {
     ...(offline ? [] : ['serverless-esbuild']),
     'serverless-iam-roles-per-function',
     'serverless-offline',
+    './scripts/serverless/hardening.cjs',
   ];
 };

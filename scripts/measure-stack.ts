@@ -3,7 +3,7 @@
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { freePorts } from './local/ports';
+import { freePorts, waitFor } from './local/ports';
 import { startLocalStack } from './local/stack';
 
 function descendants(pid: number): number[] {
@@ -52,8 +52,11 @@ async function main(): Promise<void> {
       onFunctionOutput: () => undefined,
     });
     const readyMs = Date.now() - started;
-    const health = await fetch(`${stack.urls.api}/health`);
-    if (health.status !== 200) throw new Error(`health answered ${health.status}`);
+    // The first call cold-starts the function's worker; on a busy machine it can time out once.
+    await waitFor('GET /health 200', async () => {
+      const health = await fetch(`${stack.urls.api}/health`);
+      if (health.status !== 200) throw new Error(`health answered ${health.status}`);
+    });
     const firstHealthMs = Date.now() - started;
     // Let the first invocations settle, then sample memory a few times and keep the peak.
     let peak = 0;

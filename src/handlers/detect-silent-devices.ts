@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { detectSilentDevices } from '../lib/devices/reporting';
 import { scheduledJob } from '../lib/jobs/handler';
 

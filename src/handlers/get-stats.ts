@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { config } from '../lib/config';
 import { DEVICE_ID_PATTERN } from '../lib/devices/credentials';
 import { authenticatedRoute } from '../lib/http/handler';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { ForbiddenError } from '../lib/errors';
 import { authenticatedRoute } from '../lib/http/handler';
 import { json } from '../lib/http/response';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { authenticatedRoute } from '../lib/http/handler';
 import { requireAdmin } from '../lib/http/principal';
 import { json } from '../lib/http/response';

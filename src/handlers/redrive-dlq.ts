@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { config } from '../lib/config';
 import { scheduledJob } from '../lib/jobs/handler';
 import { redriveDeadLetters } from '../lib/queues/redrive';

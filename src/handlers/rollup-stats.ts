@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { scheduledJob } from '../lib/jobs/handler';
 import { intervalFor, rollupStats } from '../lib/stats/rollup';
 

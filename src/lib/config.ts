@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 // Every environment variable the functions read, validated once at load: a missing or malformed
 // setting fails the cold start loudly instead of failing a request later.

@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { ValidationError } from './errors';
 
 // Cursors are opaque to clients: base64url JSON of a position (DynamoDB's LastEvaluatedKey or one of

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { createWriteStream, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { freePorts } from '../../scripts/local/ports';
+import { freePorts, waitFor } from '../../scripts/local/ports';
 import { startLocalStack } from '../../scripts/local/stack';
 import { testEnvFile, testLogFile } from './paths';
 
@@ -36,6 +36,18 @@ export default async function globalSetup(): Promise<void> {
     SENSORCLOUD_READINGS_QUEUE_URL: queueUrl('ReadingsQueue') ?? '',
     SENSORCLOUD_READINGS_DLQ_URL: queueUrl('ReadingsDeadLetterQueue') ?? '',
   };
+  // Warm the authorizer and an admin route: the first invocation of a function compiles its TypeScript
+  // in a fresh worker, which on a busy machine can outlast the authorizer's timeout (a 401 offline).
+  await waitFor(
+    'warm-up of the authorizer',
+    async () => {
+      const response = await fetch(`${stack.urls.api}/api/devices?limit=1`, {
+        headers: { authorization: `Bearer ${adminToken}` },
+      });
+      if (response.status !== 200) throw new Error(`GET /api/devices answered ${response.status}`);
+    },
+    { timeoutMs: 180_000, intervalMs: 500 },
+  );
   writeFileSync(testEnvFile, JSON.stringify(env));
   Object.assign(process.env, env);
   (globalThis as { __sensorcloudStack?: typeof stack }).__sensorcloudStack = stack;

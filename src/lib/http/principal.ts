@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { AuthError, ForbiddenError } from '../errors';
 
 // Who is calling, as established by the Lambda authorizer and handed to handlers through

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 
 // Image keys name an image in the API path (/api/images/{key}) and in S3. They are one path segment:
 // letters and digits of any script, spaces and a few punctuation marks, but no '/', '%', '?', '#', '\'

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { decodePathKey, imageKeySchema } from './keys';
 import { normaliseLabel } from './labeller';
 import { UPLOAD_CONTENT_TYPES } from './service';

@@ -1,5 +1,5 @@
 import { PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { z } from 'zod';
+import * as z from 'zod';
 import { dynamo } from '../aws/dynamo';
 import { config } from '../config';
 import { decodeCursor, encodeCursor } from '../pagination';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 // What ingest puts on the queue: readings already sealed, so no plaintext freeform or password ever
 // reaches SQS (or its dead-letter queue). One request becomes one or more messages.

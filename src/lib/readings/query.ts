@@ -1,5 +1,5 @@
 import { BatchGetCommand, QueryCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
-import { z } from 'zod';
+import * as z from 'zod';
 import { dynamo } from '../aws/dynamo';
 import { config } from '../config';
 import { open } from '../crypto/cipher';

@@ -1,0 +1,218 @@
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { printServiceConfig } from '../../scripts/local/service-config';
+import { adminToken, api } from '../support/api';
+import { registerTestDevice, type TestDevice } from '../support/devices';
+import { testLogFile } from '../support/paths';
+import { expectSafeResponse } from '../support/responses';
+
+// Every route of serverless.yml × every kind of caller, through the local stack over HTTP, with the
+// exact status each must get. Routes come from the resolved serverless.yml: a new route without a row
+// here fails the test.
+type Caller = 'none' | 'badToken' | 'deviceA' | 'deviceB' | 'admin';
+const callers: Caller[] = ['none', 'badToken', 'deviceA', 'deviceB', 'admin'];
+
+interface Row {
+  /** Status per caller. */
+  expect: Record<Caller, number>;
+  /** The `{deviceId}` in the path: device A's own (default), or a fresh device per request (destructive routes). */
+  deviceId?: 'deviceA' | 'fresh';
+  /** The `{key}` in the path: an image device A uploaded (default), or a fresh one of A's per request. */
+  imageKey?: 'ofDeviceA' | 'fresh';
+  body?: unknown;
+  raw?: { bytes: Buffer; contentType: string };
+}
+
+const PUBLIC = (status: number): Record<Caller, number> => ({
+  none: status,
+  badToken: status,
+  deviceA: status,
+  deviceB: status,
+  admin: status,
+});
+// Behind the authorizer: no or bad credentials are 401 before any function runs.
+const GUARDED = (device: number, admin: number, deviceB = device): Record<Caller, number> => ({
+  none: 401,
+  badToken: 401,
+  deviceA: device,
+  deviceB,
+  admin,
+});
+const ADMIN_ONLY = (admin: number) => GUARDED(403, admin);
+// A device's own readings routes (A and B each address their own data; admins must name a device).
+const OWN_DATA = GUARDED(200, 403);
+// /api/devices/{deviceId}/…: {deviceId} is device A, so A may, B may not, admins may.
+const NAMED_DEVICE = GUARDED(200, 200, 403);
+
+// A 1×1 PNG.
+const PNG = Buffer.from(
+  'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==',
+  'base64',
+);
+
+const reading = { data: { relative_time: 1, interrogator_time: 2, freeform: { rssi: -50 } } };
+const ingest: Row = { expect: GUARDED(202, 403), body: reading };
+
+const matrix: Record<string, Row> = {
+  'GET /health': { expect: PUBLIC(200) },
+  // The 404 fallback (ANY / and ANY /{proxy+}) is exercised with a few methods below.
+  'ANY /': { expect: PUBLIC(404) },
+  'ANY /{proxy+}': { expect: PUBLIC(404) },
+
+  'POST /api/devices': { expect: ADMIN_ONLY(201) },
+  'GET /api/devices': { expect: ADMIN_ONLY(200) },
+  'GET /api/devices/{deviceId}': { expect: ADMIN_ONLY(200) },
+  'DELETE /api/devices/{deviceId}': { expect: ADMIN_ONLY(200), deviceId: 'fresh' },
+  'POST /api/devices/{deviceId}/token': { expect: ADMIN_ONLY(200), deviceId: 'fresh' },
+
+  'PUT /api/iot': ingest,
+  'PUT /api/rssi': ingest,
+  'POST /api/iot/readings': ingest,
+  'POST /api/rssi/readings': ingest,
+
+  'POST /api/iot': { expect: OWN_DATA },
+  'POST /api/iot/{start}': { expect: OWN_DATA },
+  'POST /api/iot/{start}/{end}': { expect: OWN_DATA },
+  'POST /api/iot/seconds/{seconds}': { expect: OWN_DATA },
+  'GET /api/iot/maxtime': { expect: OWN_DATA },
+  'POST /api/rssi': { expect: OWN_DATA },
+  'POST /api/rssi/{start}': { expect: OWN_DATA },
+  'POST /api/rssi/{start}/{end}': { expect: OWN_DATA },
+  'POST /api/rssi/seconds/{seconds}': { expect: OWN_DATA },
+  'GET /api/rssi/maxtime': { expect: OWN_DATA },
+  'POST /api/devices/{deviceId}/iot': { expect: NAMED_DEVICE },
+  'POST /api/devices/{deviceId}/iot/{start}': { expect: NAMED_DEVICE },
+  'POST /api/devices/{deviceId}/iot/{start}/{end}': { expect: NAMED_DEVICE },
+  'POST /api/devices/{deviceId}/iot/seconds/{seconds}': { expect: NAMED_DEVICE },
+  'GET /api/devices/{deviceId}/iot/maxtime': { expect: NAMED_DEVICE },
+  'POST /api/devices/{deviceId}/rssi': { expect: NAMED_DEVICE },
+  'POST /api/devices/{deviceId}/rssi/{start}': { expect: NAMED_DEVICE },
+  'POST /api/devices/{deviceId}/rssi/{start}/{end}': { expect: NAMED_DEVICE },
+  'POST /api/devices/{deviceId}/rssi/seconds/{seconds}': { expect: NAMED_DEVICE },
+  'GET /api/devices/{deviceId}/rssi/maxtime': { expect: NAMED_DEVICE },
+
+  'GET /api/audit': { expect: ADMIN_ONLY(200) },
+
+  'GET /api/stats': { expect: GUARDED(200, 200) },
+  'GET /api/devices/{deviceId}/stats': { expect: NAMED_DEVICE },
+
+  // Images belong to the device that uploaded them: another device gets 404 (reads, deletes) or 409
+  // (overwrites); the admin reads and deletes any of them but overwrites none (409).
+  'POST /api/images': { expect: GUARDED(201, 201), body: { contentType: 'image/png' } },
+  'PUT /api/images/{key}': {
+    expect: GUARDED(202, 409, 409),
+    raw: { bytes: PNG, contentType: 'application/octet-stream' },
+  },
+  'GET /api/images': { expect: GUARDED(200, 200) },
+  'GET /api/images/{key}': { expect: GUARDED(200, 200, 404) },
+  'DELETE /api/images/{key}': { expect: GUARDED(200, 200, 404), imageKey: 'fresh' },
+};
+
+const pathValues: Record<string, string> = { start: '0', end: '100', seconds: '60', proxy: 'no/such/route' };
+
+interface HttpEvent {
+  path: string;
+  method: string;
+}
+
+/** `METHOD /path` of every http event in the resolved serverless.yml. */
+async function declaredRoutes(): Promise<string[]> {
+  const config = await printServiceConfig('local', process.env);
+  return Object.values(config.functions).flatMap((fn) =>
+    fn.events.flatMap((event) => {
+      const http = event.http as HttpEvent | undefined;
+      if (!http) return [];
+      const path = `/${http.path.replace(/^\//, '')}`;
+      return [`${http.method.toUpperCase()} ${path}`];
+    }),
+  );
+}
+
+describe('authorization matrix: every route × {no credentials, bad token, device A, device B, admin}', () => {
+  let routes: string[];
+  let deviceA: TestDevice;
+  let deviceB: TestDevice;
+  let imageOfA: string;
+
+  /** An image uploaded by device A, under a new key. */
+  async function uploadAsA(): Promise<string> {
+    const key = `matrix-${randomUUID()}`;
+    const response = await api('PUT', `/api/images/${key}`, {
+      token: deviceA.token,
+      rawBody: PNG,
+      headers: { 'content-type': 'application/octet-stream' },
+    });
+    if (response.status !== 202) throw new Error(`image upload failed: ${response.status} ${response.text}`);
+    return key;
+  }
+
+  beforeAll(async () => {
+    routes = await declaredRoutes();
+    [deviceA, deviceB] = await Promise.all([registerTestDevice('matrix A'), registerTestDevice('matrix B')]);
+    imageOfA = await uploadAsA();
+  }, 60_000);
+
+  it('has exactly one row per declared route', () => {
+    expect(routes.length).toBeGreaterThan(0);
+    expect([...new Set(routes)].sort()).toEqual(Object.keys(matrix).sort());
+  });
+
+  it('answers each (route, caller) with exactly the specified status, as safe JSON', async () => {
+    const authorization: Record<Caller, string | undefined> = {
+      none: undefined,
+      // Well-formed, for a device that does not exist, and a made-up admin-looking token.
+      badToken: `Bearer ${deviceA.deviceId}.${'A'.repeat(43)}`,
+      deviceA: `Bearer ${deviceA.token}`,
+      deviceB: `Bearer ${deviceB.token}`,
+      admin: `Bearer ${adminToken()}`,
+    };
+    const cells: Array<{ route: string; caller: Caller; method: string; path: string; row: Row }> = [];
+    for (const route of Object.keys(matrix)) {
+      const row = matrix[route] as Row;
+      const [method = '', template = ''] = route.split(' ');
+      for (const caller of callers) {
+        const methods = method === 'ANY' ? ['GET', 'POST', 'DELETE'] : [method];
+        for (const m of methods) cells.push({ route, caller, method: m, path: template, row });
+      }
+    }
+
+    const outcomes: string[] = [];
+    const expected: string[] = [];
+    // One request at a time: serverless offline starts a new worker (a cold start) for each concurrent
+    // request of a function, and a pile of cold starts on a small machine times out.
+    // One request at a time: serverless offline starts a new worker (a cold start) for each concurrent
+    // request of a function, and a pile of cold starts on a small machine times out.
+    for (const cell of cells) {
+      const deviceId =
+        cell.row.deviceId === 'fresh'
+          ? (await registerTestDevice('matrix victim')).deviceId
+          : deviceA.deviceId;
+      const imageKey = cell.row.imageKey === 'fresh' ? await uploadAsA() : imageOfA;
+      const values: Record<string, string> = { ...pathValues, deviceId, key: imageKey };
+      const path = cell.path.replace(/\{(\w+)\+?\}/g, (_, name: string) => values[name] ?? name);
+      const header = authorization[cell.caller];
+      const response = await api(cell.method, path, {
+        headers: {
+          ...(header ? { authorization: header } : {}),
+          ...(cell.row.raw ? { 'content-type': cell.row.raw.contentType } : {}),
+        },
+        body: cell.row.body,
+        rawBody: cell.row.raw?.bytes,
+      });
+      expectSafeResponse(response.status, response.headers, response.text, {
+        presigned: cell.route.includes('/api/images'),
+      });
+      const label = `${cell.method} ${cell.route.split(' ')[1]} as ${cell.caller}`;
+      outcomes.push(`${label} → ${response.status}`);
+      expected.push(`${label} → ${cell.row.expect[cell.caller]}`);
+    }
+    expect(outcomes.sort()).toEqual(expected.sort());
+  }, 180_000);
+
+  it('never writes a credential to the functions’ logs', () => {
+    const log = readFileSync(testLogFile, 'utf8');
+    for (const secret of [adminToken(), deviceA.token, deviceB.token]) expect(log).not.toContain(secret);
+    // Nor the secret half of any device token.
+    for (const token of [deviceA.token, deviceB.token]) expect(log).not.toContain(token.split('.')[1]);
+  });
+});

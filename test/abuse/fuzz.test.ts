@@ -1,0 +1,362 @@
+import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import fc from 'fast-check';
+import ingestSample from '../../events/ingest-readings.json';
+import querySample from '../../events/query-readings.json';
+import { handler as ingest } from '../../src/handlers/ingest-readings';
+import { handler as query } from '../../src/handlers/query-readings';
+import { dynamo, dynamoClient } from '../../src/lib/aws/dynamo';
+import { sqs } from '../../src/lib/aws/sqs';
+import { config } from '../../src/lib/config';
+import { registerDevice } from '../../src/lib/devices/devices';
+import { lambdaContext } from '../support/readings';
+import { expectSafeResponse } from '../support/responses';
+
+// Property-based fuzzing of the request bodies (and the query's path and query string), through the
+// real handlers in-process: thousands of malformed requests per run, each answered 400 with nothing
+// enqueued and nothing read; arbitrary JSON is never a 5xx.
+const INGEST_MALFORMED_RUNS = 5_500;
+const INGEST_ANY_JSON_RUNS = 1_500;
+const QUERY_MALFORMED_RUNS = 3_000;
+
+let deviceId = 'unregistered';
+const sends = jest.spyOn(sqs, 'send');
+const reads = jest.spyOn(dynamo, 'send');
+const rawReads = jest.spyOn(dynamoClient, 'send');
+
+function ingestEvent(body: string | undefined, headers: Record<string, string> = {}): APIGatewayProxyEvent {
+  return {
+    ...ingestSample,
+    headers: { ...ingestSample.headers, ...headers },
+    requestContext: { ...ingestSample.requestContext, authorizer: { role: 'device', deviceId } },
+    body: body ?? null,
+  } as unknown as APIGatewayProxyEvent;
+}
+
+async function invoke(
+  fn: (event: APIGatewayProxyEvent, context: ReturnType<typeof lambdaContext>) => Promise<unknown>,
+  event: APIGatewayProxyEvent,
+) {
+  return (await fn(event, lambdaContext())) as APIGatewayProxyResult;
+}
+
+// --- Malformed readings, invalid by construction ---------------------------------------------------
+
+const INTEGER_STRING = /^\s*[+-]?\d+\s*$/;
+const notAnInteger = fc.oneof(
+  fc.boolean(),
+  fc.constant(null),
+  fc.string().filter((s) => !INTEGER_STRING.test(s)),
+  // Beyond Number.MAX_SAFE_INTEGER, as a number or as digits.
+  fc.double({ min: 2 ** 53, max: Number.MAX_VALUE, noNaN: true }),
+  fc.double({ min: -Number.MAX_VALUE, max: -(2 ** 53), noNaN: true }),
+  fc.bigInt({ min: 2n ** 53n, max: 10n ** 40n }).map((n) => n.toString()),
+  fc.array(fc.integer(), { maxLength: 3 }),
+  fc.dictionary(fc.string({ maxLength: 5 }), fc.integer(), { maxKeys: 3 }),
+);
+const notATime = fc.oneof(
+  notAnInteger.filter((value) => typeof value !== 'string' || !value.includes('/')),
+  // Date-times that do not exist or are not in the original format.
+  fc.constantFrom(
+    '13/45/2014 10:59:19 AM',
+    '2/30/2014 10:59:19 AM',
+    '3/18/2014 13:59:19 PM',
+    '3/18/2014 0:59:19 AM',
+    '3/18/2014 10:61:19 AM',
+    '3/18/2014 10:59:19',
+    '2014-03-18T10:59:19Z',
+    '3/18/2014 10:59:19.1234567 AM',
+  ),
+);
+const notAPassword = fc.oneof(
+  fc.integer(),
+  fc.boolean(),
+  fc.constant(null),
+  fc.array(fc.string(), { maxLength: 2 }),
+  fc.string({ minLength: 1025, maxLength: 1100 }),
+);
+const oversizeFreeform = fc.oneof(
+  fc
+    .integer({ min: config.MAX_FREEFORM_BYTES + 1, max: config.MAX_FREEFORM_BYTES + 500 })
+    .map((n) => 'x'.repeat(n)),
+  fc.integer({ min: 1, max: 4 }).map((depth) =>
+    Array.from({ length: depth }).reduce<unknown>(
+      (inner) => ({ nested: inner }),
+      Array.from({ length: 600 }, (_, i) => ({ [`k${i}`]: 'v'.repeat(20) })),
+    ),
+  ),
+);
+const validData = fc.record(
+  {
+    relative_time: fc.integer({ min: -1_000_000, max: 1_000_000 }),
+    interrogator_time: fc.integer({ min: 0, max: 2 ** 52 }),
+    freeform: fc.jsonValue({ maxDepth: 2 }),
+  },
+  { requiredKeys: [] },
+);
+const invalidData = fc.oneof(
+  fc.tuple(validData, notAnInteger).map(([data, relative_time]) => ({ ...data, relative_time })),
+  fc.tuple(validData, notATime).map(([data, interrogator_time]) => ({ ...data, interrogator_time })),
+  fc.tuple(validData, notAPassword).map(([data, db_password]) => ({ ...data, db_password })),
+  fc.tuple(validData, oversizeFreeform).map(([data, freeform]) => ({ ...data, freeform })),
+);
+const invalidReading = fc.oneof(
+  invalidData.map((data) => ({ data })),
+  // `data` that is not an object, or missing.
+  fc
+    .oneof(
+      fc.integer(),
+      fc.string(),
+      fc.boolean(),
+      fc.constant(null),
+      fc.array(fc.anything(), { maxLength: 3 }),
+    )
+    .map((data) => ({ data })),
+  fc.dictionary(
+    fc.string({ maxLength: 8 }).filter((key) => key !== 'data'),
+    fc.jsonValue({ maxDepth: 2 }),
+    { maxKeys: 4 },
+  ),
+);
+const validReading = validData.map((data) => ({ data }));
+
+// Over the body limit, built once (megabytes per generated case would dominate the run time).
+const oversizeBodies = [1, 4096].map((extra) =>
+  JSON.stringify({ data: { freeform: 'y'.repeat(config.MAX_BODY_BYTES + extra) } }),
+);
+const malformedIngestBody: fc.Arbitrary<string | undefined> = fc.oneof(
+  { weight: 4, arbitrary: invalidReading.map((reading) => JSON.stringify(reading)) },
+  // A list with one bad item among good ones: all or nothing.
+  {
+    weight: 4,
+    arbitrary: fc
+      .tuple(
+        fc.array(validReading, { maxLength: 5 }),
+        invalidReading,
+        fc.array(validReading, { maxLength: 5 }),
+      )
+      .map(([before, bad, after]) => JSON.stringify([...before, bad, ...after])),
+  },
+  // JSON that is not a reading or a list of them.
+  {
+    weight: 1,
+    arbitrary: fc
+      .oneof(fc.integer(), fc.double(), fc.string(), fc.boolean(), fc.constant(null), fc.constant([]))
+      .map((value) => JSON.stringify(value)),
+  },
+  // Not JSON at all.
+  {
+    weight: 1,
+    arbitrary: fc
+      .oneof(
+        fc.string({ minLength: 1 }),
+        fc.constantFrom('{', '[{"data":', '{"data":{}}}', "{'data':1}", 'NaN'),
+      )
+      .filter((text) => {
+        try {
+          JSON.parse(text);
+          return false;
+        } catch {
+          return true;
+        }
+      }),
+  },
+  { weight: 1, arbitrary: fc.constantFrom(undefined, '') },
+  // More readings than allowed, or more bytes than allowed.
+  {
+    weight: 1,
+    arbitrary: fc
+      .integer({ min: config.MAX_READINGS_PER_REQUEST + 1, max: config.MAX_READINGS_PER_REQUEST + 50 })
+      .map((count) => JSON.stringify(Array.from({ length: count }, () => ({ data: {} })))),
+  },
+  { weight: 1, arbitrary: fc.constantFrom(...oversizeBodies) },
+);
+
+const badIdempotencyKey = fc.oneof(
+  fc.constant(''),
+  fc.string({ minLength: 129, maxLength: 200 }).map((s) => s.replace(/\s/g, 'x')),
+  fc.string({ minLength: 1, maxLength: 20 }).map((s) => `${s} ${s}`),
+  fc.constantFrom('key\u00e9', 'tab\there', 'new\nline'),
+);
+
+// Arbitrary JSON, with valid readings mixed in so that the 202 side of the property is exercised too.
+const anyJson = fc.oneof(
+  { weight: 3, arbitrary: fc.jsonValue({ maxDepth: 4 }) },
+  { weight: 1, arbitrary: validReading },
+  { weight: 1, arbitrary: fc.array(validReading, { minLength: 1, maxLength: 5 }) },
+);
+
+// --- Query requests --------------------------------------------------------------------------------
+
+function queryEvent(request: {
+  body?: string;
+  resource: string;
+  path: Record<string, string>;
+  query?: Record<string, string>;
+}): APIGatewayProxyEvent {
+  return {
+    ...querySample,
+    resource: request.resource,
+    pathParameters: Object.keys(request.path).length ? request.path : null,
+    queryStringParameters: request.query ?? null,
+    requestContext: { ...querySample.requestContext, authorizer: { role: 'device', deviceId } },
+    body: request.body ?? null,
+  } as unknown as APIGatewayProxyEvent;
+}
+
+const notAPathInteger = fc.oneof(
+  fc.string({ minLength: 1, maxLength: 20 }).filter((s) => !/^-?\d{1,16}$/.test(s)),
+  fc.bigInt({ min: 10n ** 16n, max: 10n ** 30n }).map(String),
+  fc
+    .double({ noNaN: true, noDefaultInfinity: true })
+    .filter((n) => !Number.isInteger(n))
+    .map(String),
+);
+const malformedQuery = fc.oneof(
+  // Bodies: not JSON, not an object, a password of the wrong type or length.
+  fc
+    .oneof(
+      fc.constantFrom(
+        '{',
+        'null',
+        '[]',
+        '5',
+        '"text"',
+        'true',
+        '{"data":[]}',
+        '{"data":"x"}',
+        '{"data":null}',
+      ),
+      notAPassword.map((db_password) => JSON.stringify({ data: { db_password } })),
+    )
+    .map((body) => ({ body, resource: '/api/iot', path: {} as Record<string, string> })),
+  // Path parameters.
+  notAPathInteger.map((start) => ({ resource: '/api/iot/{start}', path: { start } })),
+  fc
+    .tuple(fc.integer({ min: 0, max: 1_000_000 }), fc.integer({ min: 1, max: 1_000_000 }))
+    .map(([start, less]) => ({
+      resource: '/api/iot/{start}/{end}',
+      path: { start: String(start), end: String(start - less) },
+    })),
+  fc
+    .oneof(
+      fc.constantFrom('0', '-1', '315360001', '99999999999', '1.5', 'abc', ''),
+      fc.integer({ min: 315_360_001 }).map(String),
+    )
+    .map((seconds) => ({ resource: '/api/iot/seconds/{seconds}', path: { seconds } })),
+  // The query string: limits out of range, unknown parameters, oversize cursors.
+  fc
+    .oneof(
+      fc
+        .oneof(fc.integer({ max: 0 }), fc.integer({ min: config.QUERY_MAX_LIMIT + 1 }), fc.double())
+        .filter((n) => !(Number.isInteger(n) && n >= 1 && n <= config.QUERY_MAX_LIMIT))
+        .map((n) => ({ limit: String(n) })),
+      fc.constantFrom({ limit: 'ten' }, { limit: '' }, { cursor: 'c'.repeat(2049) }, { offset: '1' }),
+      fc.dictionary(
+        fc
+          .string({ minLength: 1, maxLength: 6 })
+          .filter((key) => !['limit', 'cursor', '__proto__'].includes(key)),
+        fc.string(),
+        { minKeys: 1, maxKeys: 3 },
+      ),
+    )
+    .map((query) => ({
+      resource: '/api/iot',
+      path: {} as Record<string, string>,
+      query: query as Record<string, string>,
+    })),
+);
+
+describe('fuzzing the ingest and query handlers (fast-check, in-process)', () => {
+  beforeAll(async () => {
+    deviceId = (await registerDevice({})).device.deviceId;
+  });
+  beforeEach(() => {
+    sends.mockReset();
+    // Valid readings reach a stand-in for SQS: the property is about what gets sent, not the queue.
+    sends.mockImplementation(async () => ({ Successful: [], Failed: [] }));
+  });
+  afterAll(() => {
+    sends.mockRestore();
+    reads.mockRestore();
+    rawReads.mockRestore();
+  });
+
+  it(`answers ${INGEST_MALFORMED_RUNS} malformed ingest bodies with 400 and enqueues nothing`, async () => {
+    await fc.assert(
+      fc.asyncProperty(malformedIngestBody, async (body) => {
+        const response = await invoke(ingest, ingestEvent(body));
+        expect(response.statusCode).toBe(400);
+        expectSafeResponse(response.statusCode, response.headers ?? {}, response.body);
+        expect(['ValidationError', 'PayloadTooLarge']).toContain(JSON.parse(response.body).error.code);
+        expect(sends).not.toHaveBeenCalled();
+      }),
+      { numRuns: INGEST_MALFORMED_RUNS },
+    );
+  }, 240_000);
+
+  it('rejects a valid body under a malformed Idempotency-Key, enqueueing nothing', async () => {
+    await fc.assert(
+      fc.asyncProperty(badIdempotencyKey, async (key) => {
+        const response = await invoke(
+          ingest,
+          ingestEvent(JSON.stringify({ data: { relative_time: 1 } }), { 'Idempotency-Key': key }),
+        );
+        expect(response.statusCode).toBe(400);
+        expect(sends).not.toHaveBeenCalled();
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it(`never answers arbitrary JSON (${INGEST_ANY_JSON_RUNS} bodies) with a 5xx, and enqueues only on 202`, async () => {
+    let accepted = 0;
+    await fc.assert(
+      fc.asyncProperty(anyJson, async (value) => {
+        sends.mockClear();
+        const response = await invoke(ingest, ingestEvent(JSON.stringify(value)));
+        expectSafeResponse(response.statusCode, response.headers ?? {}, response.body);
+        expect([202, 400]).toContain(response.statusCode);
+        if (response.statusCode === 202) {
+          accepted += 1;
+          expect(sends).toHaveBeenCalled();
+        } else expect(sends).not.toHaveBeenCalled();
+      }),
+      { numRuns: INGEST_ANY_JSON_RUNS },
+    );
+    // Both sides of the property were exercised.
+    expect(accepted).toBeGreaterThan(INGEST_ANY_JSON_RUNS / 10);
+    expect(accepted).toBeLessThan(INGEST_ANY_JSON_RUNS);
+  }, 240_000);
+
+  it(`answers ${QUERY_MALFORMED_RUNS} malformed queries with 400 without reading anything`, async () => {
+    await fc.assert(
+      fc.asyncProperty(malformedQuery, async (request) => {
+        reads.mockClear();
+        rawReads.mockClear();
+        const response = await invoke(query, queryEvent(request));
+        expect({ request, status: response.statusCode }).toEqual({ request, status: 400 });
+        expectSafeResponse(response.statusCode, response.headers ?? {}, response.body);
+        expect(reads).not.toHaveBeenCalled();
+        expect(rawReads).not.toHaveBeenCalled();
+      }),
+      { numRuns: QUERY_MALFORMED_RUNS },
+    );
+  }, 240_000);
+
+  it('answers a failing dependency with a generic JSON error, never its message or a stack', async () => {
+    sends.mockImplementation(async () => {
+      throw Object.assign(
+        new Error(
+          'User: arn:aws:sts::123456789012:assumed-role/x is not authorized to perform sqs:SendMessage on sensorcloud-local-readings',
+        ),
+        { name: 'AccessDenied' },
+      );
+    });
+    const response = await invoke(ingest, ingestEvent(JSON.stringify({ data: { relative_time: 1 } })));
+    expect(response.statusCode).toBe(500);
+    expect(JSON.parse(response.body)).toEqual({
+      error: { code: 'InternalError', message: 'Internal server error' },
+    });
+    expectSafeResponse(response.statusCode, response.headers ?? {}, response.body);
+  });
+});

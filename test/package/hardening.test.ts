@@ -1,0 +1,404 @@
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { printServiceConfig, projectRoot } from '../../scripts/local/service-config';
+import { securityHeaders } from '../../src/lib/http/response';
+import { grants, roleOf, roleStatements } from '../support/iam';
+import { type CfnTemplate, packagedTemplate, resourcesOfType } from '../support/package';
+
+// Least privilege, function by function: every (action, resource) its role allows, besides writing its
+// own logs and traces. A function missing here fails the test, and so does any grant not listed.
+const DEV_BUCKET = 'sensorcloud-dev-images-sensorcloud';
+const expectedGrants: Record<string, string[]> = {
+  health: [
+    'dynamodb:DescribeTable ReadingsTable',
+    'sqs:GetQueueAttributes ReadingsQueue',
+    `s3:ListBucket s3:${DEV_BUCKET}`,
+  ],
+  authorize: ['dynamodb:GetItem DevicesTable', 'ssm:GetParameter ssm:/sensorcloud/dev/admin-token'],
+  'manage-devices': [
+    'dynamodb:GetItem DevicesTable',
+    'dynamodb:PutItem DevicesTable',
+    'dynamodb:Query DevicesTable/index/byKind',
+    'dynamodb:UpdateItem DevicesTable',
+  ],
+  'ingest-readings': [
+    'dynamodb:GetItem DevicesTable',
+    'dynamodb:PutItem KeysTable',
+    'dynamodb:UpdateItem DevicesTable',
+    'kms:Decrypt DataKey',
+    'kms:GenerateDataKey DataKey',
+    'sqs:SendMessage ReadingsQueue',
+  ],
+  'consume-readings': [
+    'dynamodb:BatchWriteItem AuditTable',
+    'dynamodb:BatchWriteItem ReadingsTable',
+    'dynamodb:PutItem AuditTable',
+    'dynamodb:PutItem ReadingsTable',
+    'kms:Decrypt DataKey',
+    'sqs:DeleteMessage ReadingsQueue',
+    'sqs:GetQueueAttributes ReadingsQueue',
+    'sqs:ReceiveMessage ReadingsQueue',
+  ],
+  'query-readings': [
+    'dynamodb:BatchGetItem ReadingsTable',
+    'dynamodb:GetItem DevicesTable',
+    'dynamodb:GetItem KeysTable',
+    'dynamodb:PutItem AuditTable',
+    'dynamodb:Query ReadingsTable',
+    'kms:Decrypt DataKey',
+  ],
+  'list-audit': ['dynamodb:Query AuditTable'],
+  'not-found': [],
+  'get-stats': ['dynamodb:Query StatsTable'],
+  'rollup-stats': [
+    'cloudwatch:GetMetricData *',
+    'dynamodb:BatchWriteItem StatsTable',
+    'dynamodb:Query DevicesTable/index/byKind',
+    'dynamodb:Query ReadingsTable',
+    'dynamodb:Query StatsTable',
+    'dynamodb:UpdateItem StatsTable',
+    'sqs:GetQueueAttributes ReadingsDeadLetterQueue',
+    'sqs:GetQueueAttributes ReadingsQueue',
+  ],
+  'detect-silent-devices': [
+    'dynamodb:Query DevicesTable/index/byKind',
+    'dynamodb:Query ReadingsTable',
+    'dynamodb:UpdateItem DevicesTable',
+    'kms:Decrypt DataKey',
+    'kms:GenerateDataKey DataKey',
+    'sns:Publish AlertsTopic',
+  ],
+  'redrive-dlq': [
+    'kms:Decrypt DataKey',
+    'kms:GenerateDataKey DataKey',
+    'sqs:ChangeMessageVisibility ReadingsDeadLetterQueue',
+    'sqs:DeleteMessage ReadingsDeadLetterQueue',
+    'sqs:GetQueueAttributes ReadingsDeadLetterQueue',
+    'sqs:ReceiveMessage ReadingsDeadLetterQueue',
+    'sqs:SendMessage ReadingsQueue',
+  ],
+  'create-image-upload': [
+    'dynamodb:GetItem ImagesTable',
+    'dynamodb:PutItem ImagesTable',
+    `s3:PutObject s3:${DEV_BUCKET}/uploads/*`,
+  ],
+  'put-image': [
+    'dynamodb:GetItem ImagesTable',
+    'dynamodb:PutItem ImagesTable',
+    `s3:PutObject s3:${DEV_BUCKET}/uploads/*`,
+  ],
+  'list-images': [
+    'dynamodb:Query ImagesTable',
+    'dynamodb:Query ImagesTable/index/all',
+    'dynamodb:Query ImagesTable/index/byOwner',
+  ],
+  'get-image': [
+    'dynamodb:GetItem ImagesTable',
+    `s3:GetObject s3:${DEV_BUCKET}/thumbnails/*`,
+    `s3:GetObject s3:${DEV_BUCKET}/uploads/*`,
+  ],
+  'delete-image': [
+    'dynamodb:DeleteItem ImagesTable',
+    'dynamodb:GetItem ImagesTable',
+    `s3:DeleteObject s3:${DEV_BUCKET}/thumbnails/*`,
+    `s3:DeleteObject s3:${DEV_BUCKET}/uploads/*`,
+    `s3:ListBucket s3:${DEV_BUCKET}`,
+  ],
+  // Rekognition is allowed where the stage's labeller is `rekognition` (dev, prod), denied offline.
+  'process-image': [
+    'dynamodb:DeleteItem ImagesTable',
+    'dynamodb:GetItem ImagesTable',
+    'dynamodb:PutItem ImagesTable',
+    'rekognition:DetectLabels *',
+    `s3:DeleteObject s3:${DEV_BUCKET}/thumbnails/*`,
+    `s3:GetObject s3:${DEV_BUCKET}/uploads/*`,
+    `s3:ListBucket s3:${DEV_BUCKET}`,
+    `s3:PutObject s3:${DEV_BUCKET}/thumbnails/*`,
+  ],
+};
+
+// The only actions that may name every resource, because the service has no narrower one.
+const wildcardOnly = new Set([
+  'xray:PutTraceSegments',
+  'xray:PutTelemetryRecords',
+  'rekognition:DetectLabels',
+  'cloudwatch:GetMetricData',
+]);
+
+const functionsOf = (template: CfnTemplate) =>
+  resourcesOfType(template, 'AWS::Lambda::Function').map(([logicalId, fn]) => ({
+    logicalId,
+    fn,
+    name: String(fn.Properties?.FunctionName).replace(/^sensorcloud-dev-/, ''),
+  }));
+
+describe('least privilege and data protection in the packaged template', () => {
+  let template: CfnTemplate;
+
+  beforeAll(async () => {
+    template = await packagedTemplate();
+  }, 300_000);
+
+  it('gives each function a role of its own granting exactly its listed actions on its resources', () => {
+    const functions = functionsOf(template);
+    expect(functions.map((f) => f.name).sort()).toEqual(Object.keys(expectedGrants).sort());
+    const roles = functions.map((f) => roleOf(template, f.logicalId));
+    expect(new Set(roles).size).toBe(functions.length);
+    // No other role (osls' provider-wide one included) exists to be passed to anything.
+    expect(
+      resourcesOfType(template, 'AWS::IAM::Role')
+        .map(([id]) => id)
+        .sort(),
+    ).toEqual([...roles].sort());
+    for (const { logicalId, name } of functions) {
+      const granted = grants(roleStatements(template, logicalId)).filter(
+        (grant) => !/^(logs|xray):/.test(grant),
+      );
+      expect({ name, granted }).toEqual({ name, granted: [...(expectedGrants[name] ?? [])].sort() });
+    }
+  });
+
+  it('uses no wildcard action and no wildcard resource but where the service has no narrower one', () => {
+    for (const { logicalId, name } of functionsOf(template)) {
+      for (const grant of grants(roleStatements(template, logicalId))) {
+        const [action = '', resource = ''] = grant.split(' ');
+        expect({ name, action }).not.toEqual({ name, action: expect.stringMatching(/\*/) });
+        if (resource === '*')
+          expect({ name, grant, allowed: wildcardOnly.has(action) }).toMatchObject({ allowed: true });
+        if (/^(dynamodb|sqs|s3|kms|ssm|sns):/.test(action)) expect(resource).not.toMatch(/^\*$|:\*$/);
+      }
+    }
+  });
+
+  it('lets a function write only its own log group, and traces where tracing is active', () => {
+    for (const { logicalId, fn } of functionsOf(template)) {
+      const logGrants = grants(roleStatements(template, logicalId)).filter((grant) =>
+        grant.startsWith('logs:'),
+      );
+      expect(logGrants.length).toBeGreaterThan(0);
+      for (const grant of logGrants)
+        expect(grant.split(' ')[1]).toBe(`logs:/aws/lambda/${fn.Properties?.FunctionName}:*:*`);
+      if ((fn.Properties?.TracingConfig as { Mode?: string } | undefined)?.Mode === 'Active')
+        expect(grants(roleStatements(template, logicalId))).toContain('xray:PutTraceSegments *');
+    }
+  });
+
+  it('encrypts every table and queue with the rotated KMS key, and keeps the key policy to the account', () => {
+    for (const [id, table] of resourcesOfType(template, 'AWS::DynamoDB::Table')) {
+      expect({ id, sse: table.Properties?.SSESpecification }).toEqual({
+        id,
+        sse: { SSEEnabled: true, SSEType: 'KMS', KMSMasterKeyId: { Ref: 'DataKey' } },
+      });
+    }
+    for (const [id, queue] of resourcesOfType(template, 'AWS::SQS::Queue'))
+      expect({ id, key: queue.Properties?.KmsMasterKeyId }).toEqual({ id, key: { Ref: 'DataKey' } });
+    for (const [id, topic] of resourcesOfType(template, 'AWS::SNS::Topic'))
+      expect({ id, key: topic.Properties?.KmsMasterKeyId }).toEqual({ id, key: { Ref: 'DataKey' } });
+
+    const key = template.Resources.DataKey?.Properties ?? {};
+    expect(key.EnableKeyRotation).toBe(true);
+    const statements = (key.KeyPolicy as { Statement: Array<Record<string, unknown>> }).Statement;
+    // The account's own root (delegating to IAM, where the roles above are scoped) administers the
+    // key; any other principal is an AWS service, and only ever for data-key use.
+    for (const statement of statements) {
+      const principal = statement.Principal as { AWS?: unknown; Service?: unknown };
+      if (principal.AWS !== undefined) {
+        expect(principal.AWS).toEqual({ 'Fn::Sub': 'arn:aws:iam::${AWS::AccountId}:root' });
+      } else {
+        expect(principal.Service).toEqual(expect.stringMatching(/\.amazonaws\.com$/));
+        for (const action of [statement.Action].flat())
+          expect(action).toMatch(/^kms:(Decrypt|GenerateDataKey\*?)$/);
+      }
+    }
+  });
+
+  it('gives the queue a visibility timeout of at least 6x its consumer timeout', () => {
+    const mappings = resourcesOfType(template, 'AWS::Lambda::EventSourceMapping');
+    expect(mappings.length).toBeGreaterThan(0);
+    for (const [, mapping] of mappings) {
+      const queueId =
+        (mapping.Properties?.EventSourceArn as { 'Fn::GetAtt': [string] } | undefined)?.['Fn::GetAtt'][0] ??
+        '';
+      const fnId =
+        (mapping.Properties?.FunctionName as { 'Fn::GetAtt': [string] } | undefined)?.['Fn::GetAtt'][0] ?? '';
+      const timeout = template.Resources[fnId]?.Properties?.Timeout as number;
+      const visibility = Number(template.Resources[queueId]?.Properties?.VisibilityTimeout);
+      expect({ queueId, ok: visibility >= 6 * timeout }).toEqual({ queueId, ok: true });
+    }
+  });
+
+  it('keeps every function log group for the stage retention', () => {
+    const groups = resourcesOfType(template, 'AWS::Logs::LogGroup');
+    const functions = functionsOf(template);
+    for (const { fn } of functions) {
+      const group = groups.find(
+        ([, g]) => g.Properties?.LogGroupName === `/aws/lambda/${fn.Properties?.FunctionName}`,
+      );
+      expect(group?.[1].Properties?.RetentionInDays).toBe(30);
+    }
+    for (const [, group] of groups) expect(group.Properties?.RetentionInDays).toEqual(expect.any(Number));
+  });
+
+  it('makes every bucket private, encrypted by default and reachable over TLS only', () => {
+    const buckets = resourcesOfType(template, 'AWS::S3::Bucket');
+    expect(buckets.length).toBeGreaterThan(0);
+    const policies = resourcesOfType(template, 'AWS::S3::BucketPolicy');
+    for (const [id, bucket] of buckets) {
+      expect({ id, block: bucket.Properties?.PublicAccessBlockConfiguration }).toEqual({
+        id,
+        block: {
+          BlockPublicAcls: true,
+          BlockPublicPolicy: true,
+          IgnorePublicAcls: true,
+          RestrictPublicBuckets: true,
+        },
+      });
+      const encryption = bucket.Properties?.BucketEncryption as {
+        ServerSideEncryptionConfiguration: Array<{ ServerSideEncryptionByDefault: { SSEAlgorithm: string } }>;
+      };
+      expect(
+        encryption.ServerSideEncryptionConfiguration[0]?.ServerSideEncryptionByDefault.SSEAlgorithm,
+      ).toMatch(/^(AES256|aws:kms)$/);
+      const name = bucket.Properties?.BucketName;
+      const policy = policies.find(([, p]) => {
+        const target = p.Properties?.Bucket;
+        return (
+          JSON.stringify(target) === JSON.stringify({ Ref: id }) || (name !== undefined && target === name)
+        );
+      });
+      const denies = (
+        (policy?.[1].Properties?.PolicyDocument as { Statement: Array<Record<string, unknown>> } | undefined)
+          ?.Statement ?? []
+      ).filter(
+        (statement) =>
+          statement.Effect === 'Deny' &&
+          JSON.stringify(statement.Condition) === JSON.stringify({ Bool: { 'aws:SecureTransport': false } }),
+      );
+      expect({ id, tlsOnly: denies.length }).toEqual({ id, tlsOnly: 1 });
+      expect(denies[0]?.Principal).toBe('*');
+      expect(JSON.stringify(denies[0]?.Action)).toMatch(/s3:\*/);
+      // Both the bucket and its objects.
+      expect((denies[0]?.Resource as unknown[] | undefined)?.length).toBe(2);
+    }
+  });
+
+  it('throttles the API per stage and answers API Gateway errors as JSON with security headers', () => {
+    const [, deployment] = resourcesOfType(template, 'AWS::ApiGateway::Deployment')[0] ?? [];
+    expect(deployment?.Properties?.StageDescription).toMatchObject({
+      ThrottlingRateLimit: 50,
+      ThrottlingBurstLimit: 100,
+    });
+    const responses = resourcesOfType(template, 'AWS::ApiGateway::GatewayResponse');
+    expect(responses.map(([, r]) => r.Properties?.ResponseType).sort()).toEqual([
+      'DEFAULT_4XX',
+      'DEFAULT_5XX',
+    ]);
+    for (const [, response] of responses) {
+      const headers = Object.fromEntries(
+        Object.entries(response.Properties?.ResponseParameters as Record<string, string>).map(
+          ([name, value]) => [
+            name.replace(/^gatewayresponse\.header\./, '').toLowerCase(),
+            value.replace(/^'|'$/g, ''),
+          ],
+        ),
+      );
+      for (const [name, value] of Object.entries(headers)) expect(securityHeaders[name]).toBe(value);
+      expect(Object.keys(headers)).toEqual(
+        expect.arrayContaining([
+          'x-content-type-options',
+          'cache-control',
+          'strict-transport-security',
+          'x-frame-options',
+        ]),
+      );
+    }
+  });
+
+  it('holds no secret: the admin token comes from SSM by name, never as a value', () => {
+    const text = JSON.stringify(template);
+    for (const { fn, name } of functionsOf(template)) {
+      const env =
+        (fn.Properties?.Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables ?? {};
+      expect({ name, token: env.ADMIN_TOKEN ?? '' }).toEqual({ name, token: '' });
+      expect(env.ADMIN_TOKEN_PARAMETER).toBe('/sensorcloud/dev/admin-token');
+      expect(env.KEY_PROVIDER).toBe('kms');
+      for (const [variable, value] of Object.entries(env)) {
+        if (/SECRET|PASSWORD|TOKEN$|PRIVATE/.test(variable))
+          expect({ variable, value }).toEqual({ variable, value: '' });
+      }
+    }
+    expect(text).not.toMatch(/adm_[A-Za-z0-9_-]{16,}|AKIA[0-9A-Z]{16}|-----BEGIN [A-Z ]*PRIVATE KEY/);
+  });
+});
+
+describe('the repository', () => {
+  it('tracks no secrets: no keys, tokens or .env files under version control', () => {
+    const files = execFileSync('git', ['ls-files', '-z'], { cwd: projectRoot, encoding: 'utf8' })
+      .split('\0')
+      .filter(Boolean);
+    expect(files.filter((file) => /(^|\/)(\.env(\..*)?|.*\.pem|.*\.key|admin-token)$/.test(file))).toEqual(
+      [],
+    );
+    const suspicious: string[] = [];
+    for (const file of files) {
+      if (/package-lock\.json$|\.(png|jpe?g|gif|webp|zip)$/.test(file)) continue;
+      let text: string;
+      try {
+        text = readFileSync(path.join(projectRoot, file), 'utf8');
+      } catch {
+        continue; // a symlink to a folder (node_modules) or a file deleted in the working tree
+      }
+      if (
+        /AKIA[0-9A-Z]{16}|aws_secret_access_key\s*=|-----BEGIN [A-Z ]*PRIVATE KEY|\badm_[A-Za-z0-9_-]{24,}/.test(
+          text,
+        )
+      )
+        suspicious.push(file);
+    }
+    expect(suspicious).toEqual([]);
+  });
+});
+
+describe('the prod stage (serverless print --stage prod)', () => {
+  it('protects data: deletion protection and point-in-time recovery on tables; tables, key and buckets retained', async () => {
+    const env: NodeJS.ProcessEnv = { ...process.env };
+    for (const name of Object.keys(env)) if (name.startsWith('AWS_')) delete env[name];
+    const config = (await printServiceConfig('prod', env)) as Awaited<
+      ReturnType<typeof printServiceConfig>
+    > & {
+      resources: { extensions?: Record<string, { DeletionPolicy?: string }> };
+    };
+    const resources = config.resources.Resources as Record<
+      string,
+      {
+        Type: string;
+        DeletionPolicy?: string;
+        UpdateReplacePolicy?: string;
+        Properties?: Record<string, unknown>;
+      }
+    >;
+    const tables = Object.entries(resources).filter(([, r]) => r.Type === 'AWS::DynamoDB::Table');
+    expect(tables.length).toBeGreaterThanOrEqual(4);
+    for (const [id, table] of tables) {
+      expect({ id, ...table.Properties, DeletionPolicy: table.DeletionPolicy }).toMatchObject({
+        id,
+        DeletionProtectionEnabled: true,
+        PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+        DeletionPolicy: 'Retain',
+      });
+    }
+    expect(resources.DataKey?.DeletionPolicy).toBe('Retain');
+    // A bucket of provider.s3 becomes a resource once a function subscribes to it.
+    const subscribed = Object.values(config.functions).flatMap((fn) =>
+      fn.events.flatMap((event) => (typeof event.s3 === 'object' ? [event.s3.bucket] : [])),
+    );
+    for (const bucket of Object.keys(config.provider.s3 ?? {}).filter((b) => subscribed.includes(b))) {
+      const logicalId = `S3Bucket${bucket[0]?.toUpperCase()}${bucket.slice(1)}`;
+      expect({ logicalId, policy: config.resources.extensions?.[logicalId]?.DeletionPolicy }).toEqual({
+        logicalId,
+        policy: 'Retain',
+      });
+    }
+  }, 60_000);
+});
