@@ -1,0 +1,83 @@
+import { BatchWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { freeformOf } from '../lib/readings';
+import { serveWorker } from '../lib/workers';
+
+// Seeds a device's readings straight into DynamoDB with BatchWriteItem, in exactly the item format
+// the consumer writes (sealed under a real data key, so queries decrypt them as usual). Arrival-log
+// items are left out: relative-time windows never read them.
+
+export interface SeedInput {
+  deviceId: string;
+  /** Relative times from..from+count-1. */
+  from: number;
+  count: number;
+  concurrency: number;
+}
+
+export interface SeedOutput {
+  rows: number;
+  seconds: number;
+}
+
+serveWorker<SeedInput, SeedOutput>(async (input, progress) => {
+  const { dynamo } = await import('../../src/lib/aws/dynamo');
+  const { config } = await import('../../src/lib/config');
+  const { seal } = await import('../../src/lib/crypto/cipher');
+  const { currentDataKey } = await import('../../src/lib/crypto/data-keys');
+  const { readingAad, readingSortKey, rowKey } = await import('../../src/lib/readings/rows');
+
+  const started = performance.now();
+  const { keyId, key } = await currentDataKey(input.count);
+  const deviceKey = rowKey(key, input.deviceId);
+  const arrivedAt = Date.now();
+  const item = (relativeTime: number) => {
+    const id = `seed${input.deviceId}-${relativeTime}`;
+    const sealed = seal(
+      deviceKey,
+      Buffer.from(JSON.stringify(freeformOf(relativeTime))),
+      readingAad(input.deviceId, id),
+    );
+    return {
+      deviceId: input.deviceId,
+      sk: readingSortKey(relativeTime, id),
+      id,
+      rt: relativeTime,
+      it: 1_700_000_000_000_000 + relativeTime,
+      at: arrivedAt,
+      kid: keyId,
+      iv: sealed.iv,
+      ct: sealed.ciphertext,
+    };
+  };
+
+  let next = 0;
+  let written = 0;
+  let lastReport = performance.now();
+  const writer = async () => {
+    while (next < input.count) {
+      const start = next;
+      const end = Math.min(input.count, start + 25);
+      next = end;
+      let pending: Array<{ PutRequest: { Item: Record<string, unknown> } }> = [];
+      for (let offset = start; offset < end; offset += 1)
+        pending.push({ PutRequest: { Item: item(input.from + offset) } });
+      for (let attempt = 0; pending.length > 0; attempt += 1) {
+        const { UnprocessedItems = {} } = await dynamo.send(
+          new BatchWriteCommand({ RequestItems: { [config.READINGS_TABLE]: pending } }),
+        );
+        pending = (UnprocessedItems[config.READINGS_TABLE] ?? []) as typeof pending;
+        if (attempt > 10) throw new Error('seeding kept getting unprocessed items');
+      }
+      written += end - start;
+      if (performance.now() - lastReport > 10_000) {
+        lastReport = performance.now();
+        const rate = written / ((lastReport - started) / 1000);
+        progress(
+          `  seeded ${written.toLocaleString('en-US')} of ${input.count.toLocaleString('en-US')} rows (${Math.round(rate)}/s)`,
+        );
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: input.concurrency }, writer));
+  return { rows: written, seconds: (performance.now() - started) / 1000 };
+});
