@@ -29,6 +29,8 @@ const workflowFile = (name: string) => path.join(projectRoot, '.github', 'workfl
 // `on` is a YAML 1.1 boolean to some parsers; js-yaml (YAML 1.2 core schema) keeps it a string key.
 const load = (name: string) => yaml.load(readFileSync(workflowFile(name), 'utf8')) as Workflow;
 const runs = (job: Job) => (job.steps ?? []).map((step) => step.run ?? '').filter(Boolean);
+/** A GitHub expression as written in a workflow, e.g. `${{ vars.AWS_REGION }}`. */
+const gh = (expression: string) => `\${{ ${expression} }}`;
 const indexOfStep = (job: Job, predicate: (step: Step) => boolean) => (job.steps ?? []).findIndex(predicate);
 
 describe('GitHub workflows', () => {
@@ -70,8 +72,8 @@ describe('GitHub workflows', () => {
         step.uses?.startsWith('aws-actions/configure-aws-credentials@'),
       );
       expect(credentials?.with).toMatchObject({
-        'role-to-assume': '${{ vars.AWS_DEPLOY_ROLE_ARN }}',
-        'aws-region': '${{ vars.AWS_REGION }}',
+        'role-to-assume': gh('vars.AWS_DEPLOY_ROLE_ARN'),
+        'aws-region': gh('vars.AWS_REGION'),
       });
       expect(Object.keys(credentials?.with ?? {})).not.toEqual(
         expect.arrayContaining([expect.stringMatching(/access-key|secret|session-token/)]),
@@ -97,7 +99,7 @@ describe('GitHub workflows', () => {
       expect(deployStep).toBeGreaterThan(credentials);
       expect(runs(job).filter((run) => /serverless deploy|sls deploy/.test(run))).toHaveLength(1);
       expect(job.concurrency).toEqual({ group: `deploy-${stage}`, 'cancel-in-progress': false });
-      expect(job.env?.SENSORCLOUD_BUCKET_SUFFIX).toBe('${{ vars.SENSORCLOUD_BUCKET_SUFFIX }}');
+      expect(job.env?.SENSORCLOUD_BUCKET_SUFFIX).toBe(gh('vars.SENSORCLOUD_BUCKET_SUFFIX'));
     });
   });
 

@@ -204,7 +204,7 @@ describe('least privilege and data protection in the packaged template', () => {
     for (const statement of statements) {
       const principal = statement.Principal as { AWS?: unknown; Service?: unknown };
       if (principal.AWS !== undefined) {
-        expect(principal.AWS).toEqual({ 'Fn::Sub': 'arn:aws:iam::${AWS::AccountId}:root' });
+        expect(principal.AWS).toEqual({ 'Fn::Sub': `arn:aws:iam::\${AWS::AccountId}:root` });
       } else {
         expect(principal.Service).toEqual(expect.stringMatching(/\.amazonaws\.com$/));
         for (const action of [statement.Action].flat())
