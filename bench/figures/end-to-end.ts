@@ -25,8 +25,8 @@ async function api(ctx: { apiUrl: string }, device: Device, method: string, path
 }
 
 export const endToEndFigure: Figure<Shared> = async (ctx, shared) => {
-  const probes = ctx.quick ? 3 : 20;
-  const runs = ctx.quick ? 2 : 3;
+  const probes = ctx.quick ? 2 : 20;
+  const runs = ctx.quick ? 1 : 3;
   const loadSeconds = ctx.quick ? 1.5 : 15;
   const connections = 4;
   await ctx.purge();

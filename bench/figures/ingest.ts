@@ -16,7 +16,7 @@ import type { HandlerInput, HandlerOutput } from '../workers/ingest-handler';
 const SIZES = [1, 10, 100, 1000];
 
 export const ingestFigure: Figure<Shared> = async (ctx, shared) => {
-  const runs = ctx.quick ? 2 : 3;
+  const runs = ctx.quick ? 1 : 3;
   const seconds = ctx.quick ? 1 : 8;
   // Each request also runs the authorizer (serverless-offline does not cache it): 4 is plenty for 2 cores.
   const connections = 4;

@@ -21,7 +21,7 @@ const READ_ROWS = 100;
 const WRITE_READINGS = 10;
 
 export const mixesFigure: Figure<Shared> = async (ctx) => {
-  const runs = ctx.quick ? 2 : 3;
+  const runs = ctx.quick ? 1 : 3;
   const seconds = ctx.quick ? 1 : 10;
   const connections = 4;
   const storedRows = ctx.quick ? 1_000 : 10_000;
