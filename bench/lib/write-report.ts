@@ -33,6 +33,10 @@ export function writeReport(options: {
     ['machine', ''],
     [
       ['CPU', `${machine.cpuModel} × ${machine.cores} cores`],
+      [
+        'CPU probe (one core; lower is faster)',
+        `${machine.cpuProbeMs.toFixed(0)} ms for 100,000 SHA-256 hashes`,
+      ],
       ['memory', `${machine.memoryGiB} GiB`],
       ['OS', machine.os],
       ['Node', machine.node],
@@ -67,14 +71,14 @@ export function writeReport(options: {
     'A chart point or bar is the **median of several runs**; its error bar spans the **min–max** of those runs. Tables print `median (min–max)`.',
     'Latency percentiles (p50/p95/p99) are exact, computed from every response of a run; the figure then takes the median of each percentile across runs.',
     'Everything runs on one machine: the load generator, the emulators (DynamoDB Local is a Java emulator) and the functions share its cores, so absolute rates are far below AWS. Compare runs on the same machine, and look at shapes and ratios (flat query latency, cost vs floor, handler time) more than at absolute throughput.',
-    'Load average (1 min) at the start and end of each figure is printed below its title: a high value means other work shared the CPU.',
+    'Load average (1 min) at the start and end of each figure is printed below its title: a high value means other work shared the CPU. On a virtual machine, "CPU steal" is the share of CPU time the hypervisor gave to other guests during the figure: a few % already slows every number, and it varies from run to run, so compare runs with similar steal.',
     'Each chart links to its SVG; `<chart>.vl.json` next to it is the Vega-Lite spec, and `results.json` holds the raw numbers.',
   ]);
 
   for (const output of outputs) {
     report.heading(2, output.title);
     report.paragraph(
-      `_${output.seconds.toFixed(0)} s; load average ${output.load[0].toFixed(2)} → ${output.load[1].toFixed(2)} on ${machine.cores} cores._`,
+      `_${output.seconds.toFixed(0)} s; load average ${output.load[0].toFixed(2)} → ${output.load[1].toFixed(2)} on ${machine.cores} cores${output.stealPercent === undefined ? '' : `; CPU steal ${output.stealPercent.toFixed(1)} %`}._`,
     );
     output.write(report);
   }

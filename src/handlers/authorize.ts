@@ -1,10 +1,16 @@
-import type { APIGatewayAuthorizerResult, APIGatewayTokenAuthorizerEvent } from 'aws-lambda';
+import middy from '@middy/core';
+import type { APIGatewayAuthorizerResult, APIGatewayTokenAuthorizerEvent, Context } from 'aws-lambda';
 import { authenticate } from '../lib/auth/authenticate';
 import { logger } from '../lib/logger';
+import { observability } from '../lib/observability';
 
 // API Gateway TOKEN authorizer. The policy allows every route of the API because API Gateway caches
 // it per token for all of them; what each caller may do is decided by the handlers.
-export async function handler(event: APIGatewayTokenAuthorizerEvent): Promise<APIGatewayAuthorizerResult> {
+export const handler = middy<APIGatewayTokenAuthorizerEvent, APIGatewayAuthorizerResult, Error, Context>()
+  .use(observability())
+  .handler(authorize);
+
+async function authorize(event: APIGatewayTokenAuthorizerEvent): Promise<APIGatewayAuthorizerResult> {
   const principal = await authenticate(event.authorizationToken);
   if (!principal) {
     logger.info('authorization denied');

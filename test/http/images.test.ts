@@ -84,9 +84,8 @@ describe('images over HTTP (upload → thumbnails → metadata → label search 
     const upload = await fetch(ticket.uploadUrl, { method: 'PUT', headers: ticket.headers, body });
     expect(upload.status).toBe(200);
 
-    const started = Date.now();
+    // Processing time is a benchmark figure (npm run bench), not asserted here.
     const image = await processed(ticket.key, camera.token);
-    expect(Date.now() - started).toBeLessThan(10_000);
     expect(image).toMatchObject({
       key: ticket.key,
       owner: `device:${camera.deviceId}`,

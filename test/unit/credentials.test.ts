@@ -1,6 +1,7 @@
 import sample from '../../events/authorize.json';
 import { handler } from '../../src/handlers/authorize';
 import { deviceIdOfToken, newDeviceToken, parseAuthorization } from '../../src/lib/devices/credentials';
+import { lambdaContext } from '../support/isolated';
 
 describe('Authorization header parsing', () => {
   it.each([
@@ -35,14 +36,17 @@ describe('Authorization header parsing', () => {
 
 describe('authorizer handler', () => {
   it('denies an unknown token with the Unauthorized error API Gateway maps to 401', async () => {
-    await expect(handler(sample as never)).rejects.toThrow('Unauthorized');
+    await expect(handler(sample as never, lambdaContext('authorize'))).rejects.toThrow('Unauthorized');
   });
 
   it('allows the admin on every route of the API (the result is cached per token)', async () => {
-    const result = await handler({
-      ...sample,
-      authorizationToken: `Bearer ${process.env.ADMIN_TOKEN}`,
-    } as never);
+    const result = await handler(
+      {
+        ...sample,
+        authorizationToken: `Bearer ${process.env.ADMIN_TOKEN}`,
+      } as never,
+      lambdaContext('authorize'),
+    );
     expect(result.context).toEqual({ role: 'admin' });
     expect(result.policyDocument.Statement).toEqual([
       {

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { open, seal } from '../../src/lib/crypto/cipher';
+import { open, seal, sealMany } from '../../src/lib/crypto/cipher';
 import { localKeyWrapper } from '../../src/lib/crypto/local-key-wrapper';
 import { passwordKey, verifierId } from '../../src/lib/crypto/passwords';
 import { readingAad, rowKey } from '../../src/lib/readings/rows';
@@ -17,6 +17,22 @@ describe('row sealing', () => {
     expect(a.iv.equals(b.iv)).toBe(false);
     expect(a.ciphertext.equals(b.ciphertext)).toBe(false);
     expect(open(key, a, readingAad('dev_a', 'r1')).toString()).toBe('{"rssi":-60}');
+  });
+
+  it('seals many values with a distinct IV each, every one opening only with its own AAD', () => {
+    const values = Array.from({ length: 50 }, (_, index) => ({
+      plaintext: Buffer.from(`{"rssi":${-index}}`),
+      aad: readingAad('dev_a', `r${index}`),
+    }));
+    const sealed = sealMany(key, values);
+    expect(sealed).toHaveLength(50);
+    expect(new Set(sealed.map(({ iv }) => iv.toString('hex'))).size).toBe(50);
+    sealed.forEach((value, index) => {
+      expect(value.iv).toHaveLength(12);
+      expect(open(key, value, readingAad('dev_a', `r${index}`)).toString()).toBe(`{"rssi":${-index}}`);
+      expect(() => open(key, value, readingAad('dev_a', `r${index + 1}`))).toThrow();
+    });
+    expect(sealMany(key, [])).toEqual([]);
   });
 
   it('fails to open a ciphertext copied to another reading or device', () => {

@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
 import { sqs } from '../aws/sqs';
 import { config } from '../config';
-import { seal } from '../crypto/cipher';
+import { type Sealed, sealMany } from '../crypto/cipher';
 import { currentDataKey } from '../crypto/data-keys';
 import { passwordKey, verifierId } from '../crypto/passwords';
 import { getDevice, rememberPasswordVerifier } from '../devices/devices';
@@ -135,16 +135,18 @@ export async function acceptReadings(request: IngestRequest): Promise<{ ids: str
       await rememberPasswordVerifier(device, verifier);
     }
     const key = rowKey(dataKey, deviceId, passwordDerivedKey);
-    const sealed: SealedReading[] = indexes.map((index) => {
+    const ciphertexts = sealMany(
+      key,
+      indexes.map((index) => ({
+        plaintext: Buffer.from(JSON.stringify((readings[index] as IncomingReading).freeform)),
+        aad: readingAad(deviceId, ids[index] as string),
+      })),
+    );
+    const sealed: SealedReading[] = indexes.map((index, position) => {
       const reading = readings[index] as IncomingReading;
-      const id = ids[index] as string;
-      const { iv, ciphertext } = seal(
-        key,
-        Buffer.from(JSON.stringify(reading.freeform)),
-        readingAad(deviceId, id),
-      );
+      const { iv, ciphertext } = ciphertexts[position] as Sealed;
       return {
-        id,
+        id: ids[index] as string,
         rt: reading.relativeTime,
         it: reading.interrogatorTime,
         iv: iv.toString('base64'),
