@@ -34,7 +34,7 @@ export const ingestFigure: Figure<Shared> = async (ctx, shared) => {
     const results: LoadResult[] = [];
     for (let run = 0; run < runs; run += 1) {
       await ctx.purge();
-      await ctx.drain(ctx.quick ? 3_000 : 15_000);
+      await ctx.drain(ctx.quick ? 1_000 : 15_000);
       results.push(await runLoad({ url: ctx.apiUrl, requests: [request], connections, seconds }));
     }
     const readingsPerSecond = range(results.map((result) => result.total.rps * size));

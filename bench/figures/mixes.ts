@@ -62,7 +62,7 @@ export const mixesFigure: Figure<Shared> = async (ctx) => {
     const mixRuns: LoadResult[] = [];
     for (let run = 0; run < runs; run += 1) {
       await ctx.purge();
-      await ctx.drain(ctx.quick ? 3_000 : 15_000);
+      await ctx.drain(ctx.quick ? 1_000 : 15_000);
       mixRuns.push(await runLoad({ url: ctx.apiUrl, requests, connections, seconds }));
     }
     results.push({ mix: mix.name, runs: mixRuns });

@@ -59,8 +59,11 @@ export async function timed<S>(figure: Figure<S>, ctx: BenchContext, shared: S):
     ...output,
     seconds: (performance.now() - started) / 1000,
     load: [before, os.loadavg()[0] ?? 0],
+    // Meaningless over a few clock ticks (100 a second per CPU): only for figures of a second or more.
     stealPercent:
-      cpuBefore && cpuAfter && elapsed > 0 ? (100 * (cpuAfter.steal - cpuBefore.steal)) / elapsed : undefined,
+      cpuBefore && cpuAfter && elapsed >= 100 * os.cpus().length
+        ? (100 * (cpuAfter.steal - cpuBefore.steal)) / elapsed
+        : undefined,
   };
 }
 
