@@ -2,8 +2,9 @@ import { ValidationError } from '../lib/errors';
 import { authenticatedRoute } from '../lib/http/handler';
 import { resolveDeviceScope } from '../lib/http/principal';
 import { json } from '../lib/http/response';
+import { maxRelativeTime } from '../lib/readings/activity';
 import { recordAudit } from '../lib/readings/audit';
-import { maxRelativeTime, queryReadings, type Window } from '../lib/readings/query';
+import { queryReadings, type Window } from '../lib/readings/query';
 import { pageQuery, queryBody, rangeParameters } from '../lib/readings/wire';
 import { parseInput } from '../lib/validation';
 

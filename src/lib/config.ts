@@ -27,7 +27,11 @@ const schema = z
     DATA_KEY_MAX_AGE_SECONDS: positiveInt(300),
     DATA_KEY_MAX_USES: positiveInt(100_000),
 
-    ADMIN_TOKEN: z.string().min(16).optional(),
+    ADMIN_TOKEN: z
+      .string()
+      .min(16)
+      .refine((token) => !token.includes('.'), 'must not contain "." (the form of device tokens)')
+      .optional(),
     ADMIN_TOKEN_PARAMETER: z.string().min(1).optional(),
 
     MAX_BODY_BYTES: positiveInt(1_000_000),

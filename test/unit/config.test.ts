@@ -52,6 +52,12 @@ describe('loadConfig', () => {
     ).toBe('/x/admin');
   });
 
+  it('refuses an admin token shaped like a device token (it would never be checked as admin)', () => {
+    expect(() => loadConfig({ ...valid, ADMIN_TOKEN: 'dev_1.a-long-enough-secret' })).toThrow(
+      /ADMIN_TOKEN: must not contain "."/,
+    );
+  });
+
   it('requires the settings of the chosen alert sink, and defaults the jobs settings', () => {
     expect(() => loadConfig({ ...valid, ALERT_SINK: 'sns' })).toThrow(
       /ALERTS_TOPIC_ARN: required when ALERT_SINK=sns/,

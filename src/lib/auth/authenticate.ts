@@ -12,12 +12,16 @@ export async function authenticate(authorizationHeader: string | undefined): Pro
       ? [undefined, credentials.token]
       : [credentials.username, credentials.password];
 
-  if ((user === undefined || user === 'admin') && sameSecret(secret, await adminToken()))
-    return { role: 'admin' };
-
   const deviceId = deviceIdOfToken(secret);
+  if (!deviceId) {
+    // Only the admin token can match a secret that is not device-shaped; device-shaped secrets never
+    // reach this check, so device requests do not read (or load the client for) the SSM parameter.
+    if ((user === undefined || user === 'admin') && sameSecret(secret, await adminToken()))
+      return { role: 'admin' };
+    return undefined;
+  }
   // Basic credentials name the device twice (user and token prefix): they must agree.
-  if (!deviceId || (user !== undefined && user !== deviceId)) return undefined;
+  if (user !== undefined && user !== deviceId) return undefined;
   const device = await findDevice(deviceId);
   if (device?.status !== 'active' || !tokenMatches(secret, device.tokenHash)) return undefined;
   return { role: 'device', deviceId };

@@ -6,7 +6,7 @@ import {
   NoSuchKey,
   PutObjectCommand,
 } from '@aws-sdk/client-s3';
-import { createPresignedPost, type PresignedPost } from '@aws-sdk/s3-presigned-post';
+import type { PresignedPost } from '@aws-sdk/s3-presigned-post';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { s3, s3Presigner } from '../aws/s3';
 import { config } from '../config';
@@ -121,12 +121,14 @@ export function presignPut(
 }
 
 /** A presigned POST form: S3 enforces the size range and the exact Content-Type from its policy. */
-export function presignPost(
+export async function presignPost(
   objectKey: string,
   contentType: string,
   maxBytes: number,
   expiresIn: number,
 ): Promise<PresignedPost> {
+  // Loaded on first use: only upload tickets need it, and it costs every image function ~35 ms of init.
+  const { createPresignedPost } = await import('@aws-sdk/s3-presigned-post');
   return createPresignedPost(s3Presigner, {
     Bucket: BUCKET(),
     Key: objectKey,

@@ -70,3 +70,22 @@ export async function lastArrivalAt(
   const item = Items[0] as { sk: string } | undefined;
   return item ? arrivalMs(item.sk) : undefined;
 }
+
+/**
+ * Largest relative time stored for the device (null when it has none): one key-only Query, no
+ * decryption, so the jobs that call it do not load the key machinery.
+ */
+export async function maxRelativeTime(deviceId: string): Promise<number | null> {
+  const { Items = [] } = await dynamo.send(
+    new QueryCommand({
+      TableName: config.READINGS_TABLE,
+      KeyConditionExpression: 'deviceId = :device',
+      ExpressionAttributeValues: { ':device': deviceId },
+      ProjectionExpression: 'rt',
+      ScanIndexForward: false,
+      Limit: 1,
+    }),
+  );
+  const item = Items[0] as { rt: number } | undefined;
+  return item ? item.rt : null;
+}

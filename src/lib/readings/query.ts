@@ -219,19 +219,3 @@ export async function queryReadings(request: QueryRequest): Promise<{ data: Wire
   const data = (await decrypt(page.items, access)).sort(byInterrogatorTime);
   return { data, next: encodeCursor(page.next) };
 }
-
-/** Largest relative time stored for the device (null when it has none). */
-export async function maxRelativeTime(deviceId: string): Promise<number | null> {
-  const { Items = [] } = await dynamo.send(
-    new QueryCommand({
-      TableName: config.READINGS_TABLE,
-      KeyConditionExpression: 'deviceId = :device',
-      ExpressionAttributeValues: { ':device': deviceId },
-      ProjectionExpression: 'rt',
-      ScanIndexForward: false,
-      Limit: 1,
-    }),
-  );
-  const item = Items[0] as { rt: number } | undefined;
-  return item ? item.rt : null;
-}
