@@ -115,7 +115,7 @@ function runTool(command: [string, string[]]): { ms: number; peakMb?: number } {
 }
 
 export const imagesFigure: Figure<Shared> = async (ctx) => {
-  const runs = ctx.quick ? 2 : 3;
+  const runs = ctx.quick ? 1 : 3;
   const iterations = ctx.quick ? 1 : 3;
   const inputs = ctx.quick ? INPUTS.filter((input) => input.name !== '24 MP JPEG') : INPUTS;
   let sizes: number[] = [];

@@ -13,7 +13,7 @@ import type { SeedInput, SeedOutput } from '../workers/seed';
 const WINDOW = 1_000;
 
 export const queriesFigure: Figure<Shared> = async (ctx) => {
-  const levels = ctx.quick ? [1_000, 2_000, 5_000] : [10_000, 100_000, 1_000_000];
+  const levels = ctx.quick ? [1_000, 2_000, 3_000] : [10_000, 100_000, 1_000_000];
   const samples = ctx.quick ? 5 : 25;
   const device = await ctx.registerDevice('bench queries');
   const seeding: Array<{ rows: number; seconds: number }> = [];
