@@ -1,6 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { BatchWriteCommand } from '@aws-sdk/lib-dynamodb';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { lambdaContext } from '../../test/support/lambda-context';
 import { freeformOf } from '../lib/readings';
 import { median } from '../lib/stats';
 import { serveWorker } from '../lib/workers';
@@ -39,34 +40,17 @@ export interface ConsumerOutput {
   scryptMs: number[];
 }
 
-const context = (): Context => {
-  const started = Date.now();
-  return {
-    callbackWaitsForEmptyEventLoop: false,
-    functionName: 'consume-readings',
-    functionVersion: '$LATEST',
-    invokedFunctionArn: 'arn:aws:lambda:us-east-1:000000000000:function:consume-readings',
-    memoryLimitInMB: '512',
-    awsRequestId: randomUUID(),
-    logGroupName: 'bench',
-    logStreamName: 'bench',
-    getRemainingTimeInMillis: () => 30_000 - (Date.now() - started),
-    done: () => undefined,
-    fail: () => undefined,
-    succeed: () => undefined,
-  };
-};
+const context = () => lambdaContext('consume-readings', 30_000);
 
 serveWorker<ConsumerInput, ConsumerOutput>(async (input, progress) => {
   const { handler } = await import('../../src/handlers/consume-readings');
   const { dynamo } = await import('../../src/lib/aws/dynamo');
   const { config } = await import('../../src/lib/config');
-  const { seal } = await import('../../src/lib/crypto/cipher');
   const { currentDataKey } = await import('../../src/lib/crypto/data-keys');
   const { passwordKey, verifierId } = await import('../../src/lib/crypto/passwords');
-  const { packMessages } = await import('../../src/lib/readings/messages');
+  const { packMessages, sealReadings } = await import('../../src/lib/readings/messages');
   const { itemsOf } = await import('../../src/lib/readings/store');
-  const { readingAad, rowKey } = await import('../../src/lib/readings/rows');
+  const { rowKey } = await import('../../src/lib/readings/rows');
   const consume = handler as unknown as (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
 
   const salt = randomBytes(16).toString('base64');
@@ -84,21 +68,16 @@ serveWorker<ConsumerInput, ConsumerOutput>(async (input, progress) => {
     const { keyId, key } = await currentDataKey(count);
     const sealKey = rowKey(key, deviceId, withPassword ? passwordDerivedKey : undefined);
     const batchId = `${Date.now().toString(36).padStart(9, '0')}${randomBytes(9).toString('base64url')}`;
-    const readings = Array.from({ length: count }, (_, index) => {
-      const id = `${batchId}-${index}`;
-      const { iv, ciphertext } = seal(
-        sealKey,
-        Buffer.from(JSON.stringify(freeformOf(index))),
-        readingAad(deviceId, id),
-      );
-      return {
-        id,
-        rt: index,
-        it: 1_700_000_000_000_000 + index,
-        iv: iv.toString('base64'),
-        ct: ciphertext.toString('base64'),
-      };
-    });
+    const readings = sealReadings(
+      sealKey,
+      deviceId,
+      Array.from({ length: count }, (_, index) => ({
+        id: `${batchId}-${index}`,
+        relativeTime: index,
+        interrogatorTime: 1_700_000_000_000_000 + index,
+        freeform: freeformOf(index),
+      })),
+    );
     const audit = {
       requestId: randomUUID(),
       at: Date.now(),

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import { lambdaContext } from '../../test/support/lambda-context';
 import { itemBytes, writeUnits } from '../lib/item-size';
 import { readingsBody } from '../lib/readings';
 import { median } from '../lib/stats';
@@ -35,23 +36,7 @@ export interface SizeResult {
   auditItemBytes: number;
 }
 
-const context = (): Context => {
-  const started = Date.now();
-  return {
-    callbackWaitsForEmptyEventLoop: false,
-    functionName: 'ingest-readings',
-    functionVersion: '$LATEST',
-    invokedFunctionArn: 'arn:aws:lambda:us-east-1:000000000000:function:ingest-readings',
-    memoryLimitInMB: '512',
-    awsRequestId: randomUUID(),
-    logGroupName: 'bench',
-    logStreamName: 'bench',
-    getRemainingTimeInMillis: () => 10_000 - (Date.now() - started),
-    done: () => undefined,
-    fail: () => undefined,
-    succeed: () => undefined,
-  };
-};
+const context = () => lambdaContext('ingest-readings', 10_000);
 
 const event = (deviceId: string, body: string): APIGatewayProxyEvent =>
   ({
@@ -77,10 +62,9 @@ export interface HandlerOutput {
 
 serveWorker<HandlerInput, HandlerOutput>(async (input, progress) => {
   const { handler } = await import('../../src/handlers/ingest-readings');
-  const { seal } = await import('../../src/lib/crypto/cipher');
-  const { packMessages } = await import('../../src/lib/readings/messages');
+  const { packMessages, sealReadings } = await import('../../src/lib/readings/messages');
   const { itemsOf } = await import('../../src/lib/readings/store');
-  const { readingAad, rowKey } = await import('../../src/lib/readings/rows');
+  const { rowKey } = await import('../../src/lib/readings/rows');
   const invoke = handler as unknown as (
     e: APIGatewayProxyEvent,
     c: Context,
@@ -123,25 +107,19 @@ serveWorker<HandlerInput, HandlerOutput>(async (input, progress) => {
         input.deviceId,
         mode === 'password' ? Buffer.alloc(32, 9) : undefined,
       );
-      const sealed = JSON.parse(body).map(
+      const sealed = sealReadings(
+        key,
+        input.deviceId,
         (
-          entry: { data: { relative_time: number; interrogator_time: number; freeform: unknown } },
-          index: number,
-        ) => {
-          const id = `0mhx2k3q0AbCdEfGhIjKl-${index}`;
-          const { iv, ciphertext } = seal(
-            key,
-            Buffer.from(JSON.stringify(entry.data.freeform)),
-            readingAad(input.deviceId, id),
-          );
-          return {
-            id,
-            rt: entry.data.relative_time,
-            it: entry.data.interrogator_time,
-            iv: iv.toString('base64'),
-            ct: ciphertext.toString('base64'),
-          };
-        },
+          JSON.parse(body) as Array<{
+            data: { relative_time: number; interrogator_time: number; freeform: unknown };
+          }>
+        ).map((entry, index) => ({
+          id: `0mhx2k3q0AbCdEfGhIjKl-${index}`,
+          relativeTime: entry.data.relative_time,
+          interrogatorTime: entry.data.interrogator_time,
+          freeform: entry.data.freeform,
+        })),
       );
       const audit = {
         requestId: randomUUID(),

@@ -8,7 +8,7 @@ import { dynamo, dynamoClient } from '../../src/lib/aws/dynamo';
 import { sqs } from '../../src/lib/aws/sqs';
 import { config } from '../../src/lib/config';
 import { registerDevice } from '../../src/lib/devices/devices';
-import { lambdaContext } from '../support/readings';
+import { lambdaContext } from '../support/lambda-context';
 import { expectSafeResponse } from '../support/responses';
 
 // Property-based fuzzing of the request bodies (and the query's path and query string), through the

@@ -4,7 +4,8 @@ import malformed from '../../events/consume-readings-malformed.json';
 import { handler } from '../../src/handlers/consume-readings';
 import { dynamo } from '../../src/lib/aws/dynamo';
 import { config } from '../../src/lib/config';
-import { lambdaContext, sealedMessage, sqsEvent, sqsRecord } from '../support/readings';
+import { lambdaContext } from '../support/lambda-context';
+import { sealedMessage, sqsEvent, sqsRecord } from '../support/readings';
 
 const newDevice = () => `c_${randomBytes(6).toString('hex')}`;
 

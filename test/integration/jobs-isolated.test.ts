@@ -5,8 +5,9 @@ import type { Alert, AlertPublisher } from '../../src/lib/alerts/alerts';
 import type { SilentDevicesReport } from '../../src/lib/devices/reporting';
 import type { RedriveReport } from '../../src/lib/queues/redrive';
 import type { RollupResult } from '../../src/lib/stats/rollup';
-import { type Isolated, isolate, lambdaContext } from '../support/isolated';
+import { type Isolated, isolate } from '../support/isolated';
 import { alertsFile, scheduledEvent } from '../support/jobs';
+import { lambdaContext } from '../support/lambda-context';
 import { peekAll, sqs } from '../support/sqs';
 
 // The jobs against tables and queues of their own (on the run's emulators), so that every count is
@@ -59,7 +60,7 @@ afterAll(async () => {
 });
 
 const invoke = <T>(handler: Handler, detail: Record<string, unknown> = {}, time?: Date) =>
-  handler(scheduledEvent(detail, time), lambdaContext(), () => undefined) as Promise<T>;
+  handler(scheduledEvent(detail, time), lambdaContext('test', 60_000), () => undefined) as Promise<T>;
 
 const MINUTE = 60_000;
 /** A whole minute well in the past, so no scheduled run of the shared stack is involved. */

@@ -8,7 +8,7 @@ import { sqs as appSqs } from '../../src/lib/aws/sqs';
 import { config } from '../../src/lib/config';
 import { api } from '../support/api';
 import { registerTestDevice } from '../support/devices';
-import { lambdaContext } from '../support/readings';
+import { lambdaContext } from '../support/lambda-context';
 import { eventually, peekAll, sqs } from '../support/sqs';
 
 const marker = `PLAINTEXT-${randomBytes(6).toString('hex')}`;

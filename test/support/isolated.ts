@@ -5,7 +5,6 @@ import {
   DescribeTableCommand,
   DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
-import type { Context } from 'aws-lambda';
 import { createQueuePair } from './sqs';
 
 // Fresh, empty tables and queues on the run's emulators, for tests that need to know everything a
@@ -57,18 +56,3 @@ export async function isolate(): Promise<Isolated> {
     },
   };
 }
-
-export const lambdaContext = (functionName = 'test'): Context => ({
-  callbackWaitsForEmptyEventLoop: false,
-  functionName,
-  functionVersion: '$LATEST',
-  invokedFunctionArn: `arn:aws:lambda:us-east-1:000000000000:function:${functionName}`,
-  memoryLimitInMB: '512',
-  awsRequestId: randomBytes(8).toString('hex'),
-  logGroupName: 'test',
-  logStreamName: 'test',
-  getRemainingTimeInMillis: () => 60_000,
-  done: () => undefined,
-  fail: () => undefined,
-  succeed: () => undefined,
-});

@@ -1,9 +1,8 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
-import { seal } from '../../src/lib/crypto/cipher';
+import type { SQSEvent, SQSRecord } from 'aws-lambda';
 import { currentDataKey } from '../../src/lib/crypto/data-keys';
-import { packMessages, type ReadingsMessage } from '../../src/lib/readings/messages';
-import { readingAad, rowKey } from '../../src/lib/readings/rows';
+import { packMessages, type ReadingsMessage, sealReadings } from '../../src/lib/readings/messages';
+import { rowKey } from '../../src/lib/readings/rows';
 
 /** A real, sealed readings message as ingest would enqueue it. */
 export async function sealedMessage(
@@ -13,21 +12,16 @@ export async function sealedMessage(
 ): Promise<ReadingsMessage> {
   const { keyId, key } = await currentDataKey(count);
   const batchId = `b${randomBytes(8).toString('hex')}`;
-  const readings = Array.from({ length: count }, (_, index) => {
-    const id = `${batchId}-${index}`;
-    const sealed = seal(
-      rowKey(key, deviceId),
-      Buffer.from(JSON.stringify({ n: index })),
-      readingAad(deviceId, id),
-    );
-    return {
-      id,
-      rt: firstRelativeTime + index,
-      it: 1_000 + index,
-      iv: sealed.iv.toString('base64'),
-      ct: sealed.ciphertext.toString('base64'),
-    };
-  });
+  const readings = sealReadings(
+    rowKey(key, deviceId),
+    deviceId,
+    Array.from({ length: count }, (_, index) => ({
+      id: `${batchId}-${index}`,
+      relativeTime: firstRelativeTime + index,
+      interrogatorTime: 1_000 + index,
+      freeform: { n: index },
+    })),
+  );
   const [message] = packMessages({ v: 1, deviceId, batchId, arrivedAt: Date.now(), keyId }, readings);
   if (!message) throw new Error('no message');
   return message;
@@ -53,21 +47,3 @@ export function sqsRecord(body: string, messageId: string = randomUUID()): SQSRe
 }
 
 export const sqsEvent = (records: SQSRecord[]): SQSEvent => ({ Records: records });
-
-export const lambdaContext = (timeoutMs = 30_000): Context => {
-  const started = Date.now();
-  return {
-    callbackWaitsForEmptyEventLoop: false,
-    functionName: 'test',
-    functionVersion: '$LATEST',
-    invokedFunctionArn: 'arn:aws:lambda:us-east-1:000000000000:function:test',
-    memoryLimitInMB: '512',
-    awsRequestId: randomUUID(),
-    logGroupName: 'test',
-    logStreamName: 'test',
-    getRemainingTimeInMillis: () => timeoutMs - (Date.now() - started),
-    done: () => undefined,
-    fail: () => undefined,
-    succeed: () => undefined,
-  };
-};

@@ -1,7 +1,7 @@
 import sample from '../../events/authorize.json';
 import { handler } from '../../src/handlers/authorize';
 import { deviceIdOfToken, newDeviceToken, parseAuthorization } from '../../src/lib/devices/credentials';
-import { lambdaContext } from '../support/isolated';
+import { lambdaContext } from '../support/lambda-context';
 
 describe('Authorization header parsing', () => {
   it.each([

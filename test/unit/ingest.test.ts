@@ -4,7 +4,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import sample from '../../events/ingest-readings.json';
 import { handler } from '../../src/handlers/ingest-readings';
 import { registerDevice } from '../../src/lib/devices/devices';
-import { lambdaContext } from '../support/readings';
+import { lambdaContext } from '../support/lambda-context';
 
 // SQS is mocked here (the unit under test is the handler's contract with the queue); the data key
 // still comes from the local key provider and DynamoDB Local.

@@ -7,3 +7,22 @@ export const dynamoClient = tracer.captureAWSv3Client(new DynamoDBClient({ maxAt
 export const dynamo = DynamoDBDocumentClient.from(dynamoClient, {
   marshallOptions: { removeUndefinedValues: true },
 });
+
+const isConditionFailure = (error: unknown) => {
+  const name = (error as { name?: unknown } | null)?.name;
+  return name === 'ConditionalCheckFailedException' || name === 'TransactionCanceledException';
+};
+
+/**
+ * Awaits a conditional write (or transaction): true when it was applied, false when its condition
+ * failed (a cancelled transaction counts as that); any other error is thrown.
+ */
+export async function writtenIf(write: Promise<unknown>): Promise<boolean> {
+  try {
+    await write;
+    return true;
+  } catch (error) {
+    if (isConditionFailure(error)) return false;
+    throw error;
+  }
+}

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod';
-import { dynamo } from '../aws/dynamo';
+import { dynamo, writtenIf } from '../aws/dynamo';
 import { config } from '../config';
 import { ConflictError, ForbiddenError, NotFoundError } from '../errors';
 import { decodeCursor, encodeCursor } from '../pagination';
@@ -82,19 +82,16 @@ export async function registerDevice(input: {
     passwordSalt: randomBytes(16).toString('base64'),
     expectedIntervalSeconds: input.expectedIntervalSeconds,
   };
-  try {
-    await dynamo.send(
+  const created = await writtenIf(
+    dynamo.send(
       new PutCommand({
         TableName: config.DEVICES_TABLE,
         Item: record,
         ConditionExpression: 'attribute_not_exists(deviceId)',
       }),
-    );
-  } catch (error) {
-    if (error instanceof ConditionalCheckFailedException)
-      throw new ConflictError(`Device ${deviceId} already exists`);
-    throw error;
-  }
+    ),
+  );
+  if (!created) throw new ConflictError(`Device ${deviceId} already exists`);
   return { device: publicDevice(record), token };
 }
 
@@ -158,8 +155,8 @@ export async function changeReportingState(
   to: ReportingState,
   at: string,
 ): Promise<boolean> {
-  try {
-    await dynamo.send(
+  return writtenIf(
+    dynamo.send(
       new UpdateCommand({
         TableName: config.DEVICES_TABLE,
         Key: { deviceId },
@@ -170,12 +167,8 @@ export async function changeReportingState(
             : 'attribute_exists(deviceId) AND reportingState = :from',
         ExpressionAttributeValues: { ':from': from, ':to': to, ':at': at },
       }),
-    );
-    return true;
-  } catch (error) {
-    if (error instanceof ConditionalCheckFailedException) return false;
-    throw error;
-  }
+    ),
+  );
 }
 
 /** Undoes a transition this run made (its alert could not be sent), so the next run retries it. */
@@ -185,8 +178,9 @@ export async function revertReportingState(
   back: ReportingState,
   at: string,
 ): Promise<void> {
-  try {
-    await dynamo.send(
+  // Not applied when a later run has moved the device on: then there is nothing to undo.
+  await writtenIf(
+    dynamo.send(
       new UpdateCommand({
         TableName: config.DEVICES_TABLE,
         Key: { deviceId },
@@ -194,10 +188,8 @@ export async function revertReportingState(
         ConditionExpression: 'reportingState = :to AND stateChangedAt = :at',
         ExpressionAttributeValues: { ':back': back, ':to': to, ':at': at },
       }),
-    );
-  } catch (error) {
-    if (!(error instanceof ConditionalCheckFailedException)) throw error;
-  }
+    ),
+  );
 }
 
 export async function revokeDevice(deviceId: string): Promise<Device> {
@@ -251,8 +243,8 @@ export async function rotateToken(deviceId: string): Promise<{ device: Device; t
 /** Records that the device wrote with a password (its verifier id), within the per-device limit. */
 export async function rememberPasswordVerifier(device: DeviceRecord, verifierId: string): Promise<void> {
   if (device.passwordVerifiers?.includes(verifierId)) return;
-  try {
-    await dynamo.send(
+  const added = await writtenIf(
+    dynamo.send(
       new UpdateCommand({
         TableName: config.DEVICES_TABLE,
         Key: { deviceId: device.deviceId },
@@ -267,15 +259,14 @@ export async function rememberPasswordVerifier(device: DeviceRecord, verifierId:
           ':max': config.MAX_PASSWORDS_PER_DEVICE,
         },
       }),
+    ),
+  );
+  if (added) return;
+  // Either another request added this verifier just now, or the device is at its limit.
+  const current = await getDevice(device.deviceId);
+  if (!current.passwordVerifiers?.includes(verifierId)) {
+    throw new ForbiddenError(
+      `This device already uses ${config.MAX_PASSWORDS_PER_DEVICE} different db_password values; no more are accepted`,
     );
-  } catch (error) {
-    if (!(error instanceof ConditionalCheckFailedException)) throw error;
-    // Either another request added this verifier just now, or the device is at its limit.
-    const current = await getDevice(device.deviceId);
-    if (!current.passwordVerifiers?.includes(verifierId)) {
-      throw new ForbiddenError(
-        `This device already uses ${config.MAX_PASSWORDS_PER_DEVICE} different db_password values; no more are accepted`,
-      );
-    }
   }
 }

@@ -1,4 +1,3 @@
-import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import {
   GetCommand,
   PutCommand,
@@ -8,7 +7,7 @@ import {
   type TransactWriteCommandInput,
 } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod';
-import { dynamo } from '../aws/dynamo';
+import { dynamo, writtenIf } from '../aws/dynamo';
 import { config } from '../config';
 import { ConflictError } from '../errors';
 import { decodeCursor, encodeCursor } from '../pagination';
@@ -70,18 +69,16 @@ export async function claimImageKey(key: string, owner: Owner, now: Date, ttlSec
     updatedAt: timestamp,
     expiresAt: Math.floor(now.getTime() / 1000) + ttlSeconds,
   };
-  try {
-    await dynamo.send(
+  const created = await writtenIf(
+    dynamo.send(
       new PutCommand({
         TableName: TABLE(),
         Item: imageItem(record),
         ConditionExpression: 'attribute_not_exists(pk)',
       }),
-    );
-    return;
-  } catch (error) {
-    if ((error as Error).name !== 'ConditionalCheckFailedException') throw error;
-  }
+    ),
+  );
+  if (created) return;
   const existing = await getImageRecord(key);
   if (existing && existing.owner !== owner) throw new ConflictError(`The key ${key} is taken`);
 }
@@ -109,11 +106,6 @@ function versionCondition(previous: ImageRecord | undefined) {
     : { ConditionExpression: 'attribute_not_exists(pk)' };
 }
 
-const isConditionFailure = (error: unknown) =>
-  error instanceof TransactionCanceledException ||
-  (error as Error).name === 'TransactionCanceledException' ||
-  (error as Error).name === 'ConditionalCheckFailedException';
-
 /**
  * Replaces `previous` (as read) with `next` and its label rows in one transaction: new labels put,
  * labels that no longer apply deleted. False when the record changed since it was read.
@@ -131,13 +123,7 @@ export async function replaceImageRecord(
       Delete: { TableName: TABLE(), Key: { pk: labelPk(label.name), sk: next.key } },
     })),
   ];
-  try {
-    await dynamo.send(new TransactWriteCommand({ TransactItems: items }));
-    return true;
-  } catch (error) {
-    if (isConditionFailure(error)) return false;
-    throw error;
-  }
+  return writtenIf(dynamo.send(new TransactWriteCommand({ TransactItems: items })));
 }
 
 /** Deletes the record and its label rows; false when it changed since it was read. */
@@ -154,13 +140,7 @@ export async function deleteImageRecord(record: ImageRecord): Promise<boolean> {
       Delete: { TableName: TABLE(), Key: { pk: labelPk(label.name), sk: record.key } },
     })),
   ];
-  try {
-    await dynamo.send(new TransactWriteCommand({ TransactItems: items }));
-    return true;
-  } catch (error) {
-    if (isConditionFailure(error)) return false;
-    throw error;
-  }
+  return writtenIf(dynamo.send(new TransactWriteCommand({ TransactItems: items })));
 }
 
 // Cursors carry only the last image key; the query rebuilds the rest of DynamoDB's start key from

@@ -2,7 +2,6 @@ import { createHash, randomBytes } from 'node:crypto';
 import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
 import { sqs } from '../aws/sqs';
 import { config } from '../config';
-import { type Sealed, sealMany } from '../crypto/cipher';
 import { currentDataKey } from '../crypto/data-keys';
 import { passwordKey, verifierId } from '../crypto/passwords';
 import { getDevice, rememberPasswordVerifier } from '../devices/devices';
@@ -17,9 +16,9 @@ import {
   MESSAGE_ATTRIBUTE_BYTES,
   packMessages,
   type ReadingsMessage,
-  type SealedReading,
+  sealReadings,
 } from './messages';
-import { readingAad, rowKey } from './rows';
+import { rowKey } from './rows';
 import type { IncomingReading } from './wire';
 
 export interface IngestRequest {
@@ -134,25 +133,14 @@ export async function acceptReadings(request: IngestRequest): Promise<{ ids: str
       verifier = verifierId(passwordDerivedKey);
       await rememberPasswordVerifier(device, verifier);
     }
-    const key = rowKey(dataKey, deviceId, passwordDerivedKey);
-    const ciphertexts = sealMany(
-      key,
-      indexes.map((index) => ({
-        plaintext: Buffer.from(JSON.stringify((readings[index] as IncomingReading).freeform)),
-        aad: readingAad(deviceId, ids[index] as string),
-      })),
+    const sealed = sealReadings(
+      rowKey(dataKey, deviceId, passwordDerivedKey),
+      deviceId,
+      indexes.map((index) => {
+        const { relativeTime, interrogatorTime, freeform } = readings[index] as IncomingReading;
+        return { id: ids[index] as string, relativeTime, interrogatorTime, freeform };
+      }),
     );
-    const sealed: SealedReading[] = indexes.map((index, position) => {
-      const reading = readings[index] as IncomingReading;
-      const { iv, ciphertext } = ciphertexts[position] as Sealed;
-      return {
-        id: ids[index] as string,
-        rt: reading.relativeTime,
-        it: reading.interrogatorTime,
-        iv: iv.toString('base64'),
-        ct: ciphertext.toString('base64'),
-      };
-    });
     messages.push(
       ...packMessages(
         { v: 1, deviceId, batchId, arrivedAt, keyId, ...(verifier ? { verifierId: verifier } : {}) },

@@ -1,4 +1,6 @@
 import * as z from 'zod';
+import { sealMany } from '../crypto/cipher';
+import { readingAad } from './rows';
 
 // What ingest puts on the queue: readings already sealed, so no plaintext freeform or password ever
 // reaches SQS (or its dead-letter queue). One request becomes one or more messages.
@@ -41,6 +43,41 @@ export const readingsMessageSchema = z.object({
 });
 export type ReadingsMessage = z.infer<typeof readingsMessageSchema>;
 export type SealedReading = ReadingsMessage['readings'][number];
+
+export interface ReadingToSeal {
+  id: string;
+  relativeTime: number;
+  interrogatorTime: number;
+  freeform: unknown;
+}
+
+/**
+ * Seals readings under one row key: each freeform gets its own random IV and is bound (AAD) to the
+ * device and reading id; times stay plaintext for the sort key and queries.
+ */
+export function sealReadings(
+  key: Buffer,
+  deviceId: string,
+  readings: readonly ReadingToSeal[],
+): SealedReading[] {
+  const sealed = sealMany(
+    key,
+    readings.map((reading) => ({
+      plaintext: Buffer.from(JSON.stringify(reading.freeform)),
+      aad: readingAad(deviceId, reading.id),
+    })),
+  );
+  return readings.map((reading, index) => {
+    const { iv, ciphertext } = sealed[index] as (typeof sealed)[number];
+    return {
+      id: reading.id,
+      rt: reading.relativeTime,
+      it: reading.interrogatorTime,
+      iv: iv.toString('base64'),
+      ct: ciphertext.toString('base64'),
+    };
+  });
+}
 
 /** Bytes of JSON a message may carry (SQS allows 1 MiB; smaller messages spread work across batches). */
 export const MAX_MESSAGE_BYTES = 256 * 1024;
