@@ -38,8 +38,9 @@ export async function peekAll(queueUrl: string, client: SQSClient = sqs): Promis
       new ReceiveMessageCommand({
         QueueUrl: queueUrl,
         MaxNumberOfMessages: 10,
-        // Long enough to read the whole queue once, short enough not to hide messages from later checks.
-        VisibilityTimeout: 5,
+        // Long enough to read the whole queue once, short enough not to hide messages from other tests
+        // (a test polling a shared queue would otherwise keep its messages hidden from everyone).
+        VisibilityTimeout: 2,
         AttributeNames: ['All'],
       }),
     );
