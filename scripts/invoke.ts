@@ -1,10 +1,12 @@
 // `npm run invoke -- FUNCTION EVENT_FILE`: `serverless invoke local` of one function with an events/
-// fixture, against the emulators of a running `npm run dev` (same ports and data directory).
+// fixture, against the emulators of the running `npm run dev` (found through its stack file, so its
+// ports and data directory, whatever they are).
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { localCredentials, localRegion } from './local/aws-local';
 import { projectRoot, quietSlsEnv, slsBin } from './local/service-config';
+import { localDataDir, NoRunningStackError, type RunningStack, runningStack } from './local/stack-file';
 
 const [functionKey, eventFile] = process.argv.slice(2);
 if (!functionKey || !eventFile) {
@@ -13,16 +15,25 @@ if (!functionKey || !eventFile) {
   );
   process.exit(2);
 }
-const dataDir = path.resolve(process.env.SENSORCLOUD_DATA_DIR ?? path.join(projectRoot, '.local'));
-const tokenFile = path.join(dataDir, 'admin-token');
-if (!existsSync(tokenFile) && !process.env.ADMIN_TOKEN) {
-  console.error('No local stack data found: start it once with `npm run dev`.');
+const dataDir = localDataDir();
+let stack: RunningStack;
+try {
+  stack = runningStack(dataDir);
+} catch (error) {
+  if (!(error instanceof NoRunningStackError)) throw error;
+  console.error(error.message);
   process.exit(1);
 }
-const port = (name: string, fallback: number) => process.env[name] ?? String(fallback);
+const tokenFile = path.join(dataDir, 'admin-token');
+const adminToken =
+  process.env.ADMIN_TOKEN ?? (existsSync(tokenFile) ? readFileSync(tokenFile, 'utf8').trim() : undefined);
+if (!adminToken) {
+  console.error(`No admin token: ${tokenFile} is missing and ADMIN_TOKEN is not set.`);
+  process.exit(1);
+}
 const result = spawnSync(
   process.execPath,
-  [slsBin, 'invoke', 'local', '--stage', 'local', '--function', functionKey, '--path', eventFile],
+  [slsBin, 'invoke', 'local', '--stage', stack.stage, '--function', functionKey, '--path', eventFile],
   {
     cwd: projectRoot,
     stdio: 'inherit',
@@ -32,11 +43,12 @@ const result = spawnSync(
       AWS_ACCESS_KEY_ID: localCredentials.accessKeyId,
       AWS_SECRET_ACCESS_KEY: localCredentials.secretAccessKey,
       AWS_REGION: localRegion,
-      AWS_ENDPOINT_URL_DYNAMODB: `http://127.0.0.1:${port('DYNAMODB_PORT', 8000)}`,
-      AWS_ENDPOINT_URL_SQS: `http://127.0.0.1:${port('SQS_PORT', 9324)}`,
-      AWS_ENDPOINT_URL_S3: `http://127.0.0.1:${port('S3_PORT', 4569)}`,
-      LOCAL_MASTER_KEY_FILE: path.join(dataDir, 'master.key'),
-      ADMIN_TOKEN: process.env.ADMIN_TOKEN ?? readFileSync(tokenFile, 'utf8').trim(),
+      AWS_ENDPOINT_URL_DYNAMODB: stack.urls.dynamodb,
+      AWS_ENDPOINT_URL_SQS: stack.urls.sqs,
+      AWS_ENDPOINT_URL_S3: stack.urls.s3,
+      LOCAL_MASTER_KEY_FILE: stack.masterKeyFile,
+      LOCAL_ALERTS_FILE: stack.alertsFile,
+      ADMIN_TOKEN: adminToken,
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     },
   },

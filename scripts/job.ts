@@ -1,6 +1,7 @@
 // `npm run job -- NAME [--detail JSON] [--stage STAGE]`: runs a scheduled function of the running
 // local stack (`npm run dev`) now, with the event its schedule would send, and prints the result.
-// LAMBDA_PORT (default 3002) or LAMBDA_URL says where serverless-offline's Lambda API listens.
+// It finds the stack through the file `npm run dev` writes (`.local/stack.json`, or under
+// SENSORCLOUD_DATA_DIR); LAMBDA_URL overrides it (a stack started another way, e.g. the tests').
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
@@ -9,6 +10,7 @@ import yaml from 'js-yaml';
 import { localAccountId, localRegion } from './local/aws-local';
 import { lambdaApiInvoker } from './local/invoker';
 import { projectRoot } from './local/service-config';
+import { NoRunningStackError, runningStack } from './local/stack-file';
 
 interface Options {
   name: string | undefined;
@@ -111,12 +113,10 @@ export function scheduledFunctions(config: FunctionsConfig): string[] {
   );
 }
 
+/** LAMBDA_URL when set, else the Lambda API of the stack `npm run dev` runs (from its stack file). */
 function lambdaEndpoint(): URL {
   if (process.env.LAMBDA_URL) return new URL(process.env.LAMBDA_URL);
-  const port = Number(process.env.LAMBDA_PORT ?? 3002);
-  if (!Number.isInteger(port) || port <= 0 || port > 65_535)
-    throw new UsageError('LAMBDA_PORT must be a port number');
-  return new URL(`http://127.0.0.1:${port}`);
+  return new URL(runningStack().urls.lambda);
 }
 
 const listening = (url: URL) =>
@@ -147,7 +147,6 @@ async function main(): Promise<number> {
   // Local functions run on Node 20 here; the SDK's notice about it is noise.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const options = parseArgs(process.argv.slice(2));
-  const endpoint = lambdaEndpoint();
   const config = readFunctions();
   const jobs = scheduledFunctions(config);
   if (!options.name) throw new UsageError(`name a job: npm run job -- NAME (one of: ${jobs.join(', ')})`);
@@ -157,9 +156,10 @@ async function main(): Promise<number> {
       : `no function ${options.name}`;
     throw new UsageError(`${known}; the jobs are: ${jobs.join(', ')}`);
   }
+  const endpoint = lambdaEndpoint();
   if (!(await listening(endpoint))) {
     console.error(
-      `The local stack is not running: nothing listens on ${endpoint.host} (serverless-offline's Lambda API). Start it with \`npm run dev\`, or set LAMBDA_PORT / LAMBDA_URL to where it listens.`,
+      `The local stack is not running: nothing listens on ${endpoint.host} (serverless-offline's Lambda API). Start it with \`npm run dev\`.`,
     );
     return 1;
   }
@@ -189,6 +189,10 @@ if (require.main === module) {
   main()
     .then((code) => process.exit(code))
     .catch((error: Error) => {
+      if (error instanceof NoRunningStackError) {
+        console.error(error.message);
+        process.exit(1);
+      }
       console.error(error instanceof UsageError ? error.message : `job failed: ${error.message}`);
       process.exit(error instanceof UsageError ? 2 : 1);
     });

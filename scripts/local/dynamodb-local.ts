@@ -1,9 +1,9 @@
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, spawnSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { localCredentials } from './aws-local';
-import { ownChild } from './children';
+import { killOwned, spawnOwned, stopOwned } from './children';
 import { waitFor } from './ports';
 
 // AWS's own DynamoDB emulator: its jar ships inside the npm package amplify-dynamodb-simulator.
@@ -31,23 +31,21 @@ export async function startDynamoDbLocal(port: number, dbPath?: string): Promise
   assertJava();
   const storage = dbPath ? ['-dbPath', dbPath] : ['-inMemory'];
   if (dbPath) mkdirSync(dbPath, { recursive: true });
-  const child: ChildProcess = ownChild(
-    spawn(
-      'java',
-      [
-        '-Xmx256m',
-        '-XX:+UseSerialGC',
-        `-Djava.library.path=${path.join(emulatorDir, 'DynamoDBLocal_lib')}`,
-        '-jar',
-        path.join(emulatorDir, 'DynamoDBLocal.jar'),
-        '-sharedDb',
-        '-disableTelemetry',
-        '-port',
-        String(port),
-        ...storage,
-      ],
-      { cwd: emulatorDir, stdio: ['ignore', 'pipe', 'pipe'] },
-    ),
+  const child: ChildProcess = spawnOwned(
+    'java',
+    [
+      '-Xmx256m',
+      '-XX:+UseSerialGC',
+      `-Djava.library.path=${path.join(emulatorDir, 'DynamoDBLocal_lib')}`,
+      '-jar',
+      path.join(emulatorDir, 'DynamoDBLocal.jar'),
+      '-sharedDb',
+      '-disableTelemetry',
+      '-port',
+      String(port),
+      ...storage,
+    ],
+    { cwd: emulatorDir },
   );
   let output = '';
   const collect = (chunk: Buffer) => {
@@ -78,25 +76,11 @@ export async function startDynamoDbLocal(port: number, dbPath?: string): Promise
       { timeoutMs: 90_000 },
     );
   } catch (error) {
-    child.kill('SIGKILL');
+    killOwned(child);
     throw error;
   } finally {
     client.destroy();
   }
 
-  return {
-    endpoint,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        const done = () => {
-          child.stdout?.destroy();
-          child.stderr?.destroy();
-          resolve();
-        };
-        if (exited) return done();
-        child.once('exit', done);
-        child.kill('SIGTERM');
-        setTimeout(() => child.kill('SIGKILL'), 5_000).unref();
-      }),
-  };
+  return { endpoint, stop: () => stopOwned(child) };
 }

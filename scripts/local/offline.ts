@@ -1,6 +1,6 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import net from 'node:net';
-import { ownChild } from './children';
+import { killOwned, spawnOwned, stopOwned } from './children';
 import { waitFor } from './ports';
 import { projectRoot, quietSlsEnv, slsBin } from './service-config';
 
@@ -25,8 +25,10 @@ export async function startOffline(options: {
   env: NodeJS.ProcessEnv;
   onOutput: (line: string) => void;
 }): Promise<OfflineProcess> {
-  const child: ChildProcess = ownChild(
-    spawn(process.execPath, [slsBin, 'offline', 'start', '--stage', options.stage], {
+  const child: ChildProcess = spawnOwned(
+    process.execPath,
+    [slsBin, 'offline', 'start', '--stage', options.stage],
+    {
       cwd: projectRoot,
       env: {
         ...options.env,
@@ -36,8 +38,7 @@ export async function startOffline(options: {
         OFFLINE_HTTP_PORT: String(options.httpPort),
         OFFLINE_LAMBDA_PORT: String(options.lambdaPort),
       },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    }),
+    },
   );
   let exited = false;
   let recent = '';
@@ -48,12 +49,9 @@ export async function startOffline(options: {
   };
   child.stdout?.on('data', forward);
   child.stderr?.on('data', forward);
-  const exit = new Promise<void>((resolve) =>
-    child.once('exit', () => {
-      exited = true;
-      resolve();
-    }),
-  );
+  child.once('exit', () => {
+    exited = true;
+  });
 
   try {
     await waitFor(
@@ -66,20 +64,9 @@ export async function startOffline(options: {
       { timeoutMs: 60_000, intervalMs: 100 },
     );
   } catch (error) {
-    child.kill('SIGKILL');
+    killOwned(child);
     throw error;
   }
 
-  return {
-    stop: async () => {
-      if (exited) return;
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
-      await exit;
-      clearTimeout(timer);
-      // Grandchildren (tsx's esbuild service) can keep the pipes open after the CLI has exited.
-      child.stdout?.destroy();
-      child.stderr?.destroy();
-    },
-  };
+  return { stop: () => stopOwned(child) };
 }

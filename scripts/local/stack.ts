@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
@@ -44,6 +45,12 @@ export interface LocalStackOptions {
   onFunctionOutput: (line: string) => void;
 }
 
+export interface StopOptions {
+  drainTimeoutMs?: number;
+  /** Aborting it ends the drain at once (a second Ctrl-C): what is queued is still saved. */
+  hurry?: AbortSignal;
+}
+
 export interface StopReport {
   drained: boolean;
   savedMessages: number;
@@ -57,7 +64,8 @@ export interface LocalStack {
   resources: LocalResources;
   functionEnv(functionKey: string): Record<string, string>;
   functionName(functionKey: string): string;
-  stop(options?: { drainTimeoutMs?: number }): Promise<StopReport>;
+  /** Drains (bounded), saves what is still queued when persisting, stops everything. */
+  stop(options?: StopOptions): Promise<StopReport>;
 }
 
 /** Created once per data directory: the local stand-in for the KMS key that wraps data keys. */
@@ -218,13 +226,13 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const gateway: Gateway = await startGateway(ports.api, offlineHttpPort);
 
     let stopping: Promise<StopReport> | undefined;
-    const stop = async ({ drainTimeoutMs = 20_000 } = {}): Promise<StopReport> => {
+    const stop = async ({ drainTimeoutMs = 20_000, hurry }: StopOptions = {}): Promise<StopReport> => {
       const deadline = Date.now() + drainTimeoutMs;
       // 1. No new requests; the ones in flight finish.
       await gateway.close(Math.min(5_000, drainTimeoutMs));
       // 2. Drain: let the consumers store what is queued, within the deadline.
       let drained = false;
-      while (Date.now() < deadline) {
+      while (Date.now() < deadline && !hurry?.aborted) {
         // Messages waiting out a failed attempt's visibility timeout are not waited for: they are
         // made visible again and saved below.
         const counts = await Promise.all(eventSources.map(({ queue }) => queueCounts(sqs, queue.url)));
@@ -235,7 +243,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
           drained = true;
           break;
         }
-        await new Promise((resolve) => setTimeout(resolve, 200));
+        await sleep(200, undefined, { signal: hurry }).catch(() => undefined);
       }
       notifications.close();
       await Promise.race([notifications.settle(), new Promise((resolve) => setTimeout(resolve, 2_000))]);

@@ -381,3 +381,74 @@ describe('redrive-dlq', () => {
     expect(await peekAll(isolated.env.READINGS_DLQ_URL as string)).toEqual([]);
   });
 });
+
+describe('rollup-stats after the stack was down', () => {
+  type Scheduled = RollupResult & { caughtUp: string[]; stillMissed: number };
+  /** A scheduled run whose latest complete interval ends at `end` (40 s later: past the settle time). */
+  const scheduledRun = (end: number) => invoke<Scheduled>(m.rollup, {}, new Date(end + 40_000));
+  // Hours before every other rollup of this file, so that only this test's rollups are before them.
+  const base = Math.floor(Date.now() / MINUTE) * MINUTE - 20 * 60 * MINUTE;
+  const globalSeries = async (from: number, to: number) =>
+    (await m.statsSeries({ kind: 'global' }, 50 * 60)).data
+      .filter((item) => Date.parse(item.intervalStart) >= from && Date.parse(item.intervalStart) < to)
+      .map((item) => [item.intervalStart, item.readingsStored]);
+
+  it('rolls up the intervals missed while nothing ran, once each, and a rerun counts nothing twice', async () => {
+    const { device } = await m.registerDevice({});
+    await store(device.deviceId, [1, 2], base + 1_000);
+    // While "down": readings that arrived (stored by the consumer on restart, say) in missed intervals.
+    await store(device.deviceId, [3], base + 2 * MINUTE + 5_000);
+    await store(device.deviceId, [4, 5, 6], base + 5 * MINUTE + 5_000);
+
+    const before = await scheduledRun(base + MINUTE);
+    expect(before.global.intervalStart).toBe(iso(base));
+    expect(before.caughtUp).toEqual([]);
+
+    // Next run eight minutes later: the current interval first, then the seven missed ones.
+    const after = await scheduledRun(base + 9 * MINUTE);
+    expect(after.global.intervalStart).toBe(iso(base + 8 * MINUTE));
+    expect(after.caughtUp).toEqual([7, 6, 5, 4, 3, 2, 1].map((k) => iso(base + k * MINUTE)));
+    expect(after.stillMissed).toBe(0);
+    const expected = [
+      [iso(base), 2],
+      [iso(base + MINUTE), 0],
+      [iso(base + 2 * MINUTE), 1],
+      [iso(base + 3 * MINUTE), 0],
+      [iso(base + 4 * MINUTE), 0],
+      [iso(base + 5 * MINUTE), 3],
+      [iso(base + 6 * MINUTE), 0],
+      [iso(base + 7 * MINUTE), 0],
+      [iso(base + 8 * MINUTE), 0],
+    ];
+    expect(await globalSeries(base, base + 9 * MINUTE)).toEqual(expected);
+    const devices = await m.statsSeries({ kind: 'device', deviceId: device.deviceId }, 21 * 60);
+    expect(devices.data.map((item) => [item.intervalStart, 'total' in item && item.total])).toEqual([
+      [iso(base), 2],
+      [iso(base + 2 * MINUTE), 3],
+      [iso(base + 5 * MINUTE), 6],
+    ]);
+
+    // The same run again (EventBridge retries, overlapping runs): nothing left to catch up, no double count.
+    const again = await scheduledRun(base + 9 * MINUTE);
+    expect(again.caughtUp).toEqual([]);
+    expect(again.firstRun).toBe(false);
+    expect(await globalSeries(base, base + 9 * MINUTE)).toEqual(expected);
+  });
+
+  it('catches up at most 10 missed intervals per run, newest first, the rest on later runs', async () => {
+    // More than the 24 h catch-up window before the other test's intervals: neither sees the other's.
+    const start = base - 26 * 60 * MINUTE;
+    await scheduledRun(start + MINUTE);
+    const runs: Scheduled[] = [];
+    for (let run = 0; run < 3; run += 1) runs.push(await scheduledRun(start + 26 * MINUTE));
+    // 24 missed intervals (start+1 … start+24) before the current one (start+25).
+    expect(runs.map((run) => [run.caughtUp.length, run.stillMissed])).toEqual([
+      [10, 14],
+      [10, 4],
+      [4, 0],
+    ]);
+    expect(runs[0]?.caughtUp[0]).toBe(iso(start + 24 * MINUTE));
+    expect(runs[2]?.caughtUp.at(-1)).toBe(iso(start + MINUTE));
+    expect((await globalSeries(start, start + 26 * MINUTE)).length).toBe(26);
+  });
+});

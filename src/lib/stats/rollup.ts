@@ -297,3 +297,74 @@ export async function rollupStats(interval: Interval, observedAt: Date): Promise
     firstRun,
   };
 }
+
+/** Missed intervals one scheduled run catches up on at most, and the time it may spend on them. */
+const CATCH_UP_PER_RUN = 10;
+const CATCH_UP_BUDGET_MS = 20_000;
+/** Missed intervals older than this are left missing (the stack was down longer than that). */
+const CATCH_UP_WINDOW_MS = 24 * 3_600_000;
+
+/**
+ * Intervals before `target` that have no global rollup, newest first: from the first rollup within
+ * the catch-up window (a stack that never ran before has nothing to catch up) up to `target`.
+ */
+async function missedIntervals(target: Interval): Promise<Interval[]> {
+  const length = target.end - target.start;
+  const windowStart = target.start - Math.floor(CATCH_UP_WINDOW_MS / length) * length;
+  const done = new Set<string>();
+  let ExclusiveStartKey: Record<string, unknown> | undefined;
+  do {
+    const page = await dynamo.send(
+      new QueryCommand({
+        TableName: config.STATS_TABLE,
+        KeyConditionExpression: 'series = :series AND #at BETWEEN :from AND :to',
+        ExpressionAttributeNames: { '#at': 'at' },
+        ExpressionAttributeValues: {
+          ':series': GLOBAL_SERIES,
+          ':from': timeKey(windowStart),
+          ':to': timeKey(target.start),
+        },
+        ProjectionExpression: '#at',
+        ExclusiveStartKey,
+      }),
+    );
+    for (const item of page.Items ?? []) done.add(String(item.at));
+    ExclusiveStartKey = page.LastEvaluatedKey;
+  } while (ExclusiveStartKey);
+  const first = [...done].sort()[0];
+  if (first === undefined) return [];
+  const missed: Interval[] = [];
+  for (let start = target.start - length; start > Number(first); start -= length)
+    if (!done.has(timeKey(start))) missed.push({ start, end: start + length });
+  return missed;
+}
+
+export interface ScheduledRollupResult extends RollupResult {
+  /** Starts of the earlier intervals this run rolled up because they had been missed (stack down). */
+  caughtUp: string[];
+  /** Missed intervals still to catch up (later runs do, newest first). */
+  stillMissed: number;
+}
+
+/**
+ * A scheduled run: `target` first (the current figures are never late), then, within a bound, the
+ * intervals missed while nothing ran (newest first). Each is an ordinary rollup of its interval, so
+ * overlapping or repeated runs rewrite the same items.
+ */
+export async function rollupScheduled(target: Interval, observedAt: Date): Promise<ScheduledRollupResult> {
+  const started = Date.now();
+  const result = await rollupStats(target, observedAt);
+  const missed = await missedIntervals(target);
+  const caughtUp: string[] = [];
+  for (const interval of missed) {
+    if (caughtUp.length >= CATCH_UP_PER_RUN || Date.now() - started > CATCH_UP_BUDGET_MS) break;
+    await rollupStats(interval, observedAt);
+    caughtUp.push(new Date(interval.start).toISOString());
+  }
+  if (caughtUp.length > 0)
+    logger.info('missed intervals rolled up', {
+      caughtUp: caughtUp.length,
+      stillMissed: missed.length - caughtUp.length,
+    });
+  return { ...result, caughtUp, stillMissed: missed.length - caughtUp.length };
+}
