@@ -1,4 +1,6 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { freePort } from '../../scripts/local/ports';
@@ -12,7 +14,8 @@ async function job(args: string[], env: Record<string, string> = {}) {
   try {
     const { stdout, stderr } = await run(tsx, ['scripts/job.ts', ...args], {
       cwd: root,
-      env: { ...process.env, LAMBDA_URL: process.env.SENSORCLOUD_LAMBDA_URL, ...env },
+      // The test stack's data directory holds its stack file, as `npm run dev`'s does.
+      env: { ...process.env, LAMBDA_URL: '', ...env },
     });
     return { code: 0, stdout, stderr };
   } catch (error) {
@@ -51,11 +54,28 @@ describe('npm run job', () => {
     expect(http.stderr).toMatch(/health is not a scheduled function/);
   }, 60_000);
 
-  it('says so when the local stack is not running', async () => {
+  it('says so, and calls nothing, when the local stack is not running', async () => {
+    const empty = mkdtempSync(path.join(os.tmpdir(), 'sc-job-'));
+    const none = await job(['rollup-stats'], { SENSORCLOUD_DATA_DIR: empty });
+    expect(none.code).toBe(1);
+    expect(none.stderr).toContain(`No local stack is running for ${empty} (no stack.json there)`);
+    expect(none.stderr).toContain('npm run dev');
+
+    // A stack that was killed (no chance to remove its file): its pid is gone.
+    const gone = spawnSync(process.execPath, ['-e', '']).pid;
+    writeFileSync(path.join(empty, 'stack.json'), JSON.stringify({ pid: gone, urls: {} }));
+    const stale = await job(['rollup-stats'], { SENSORCLOUD_DATA_DIR: empty });
+    expect(stale.code).toBe(1);
+    expect(stale.stderr).toContain(`(pid ${gone}) is no longer running`);
+
+    // A live process but nothing on the Lambda port it names.
     const port = await freePort();
-    const result = await job(['rollup-stats'], { LAMBDA_URL: '', LAMBDA_PORT: String(port) });
-    expect(result.code).toBe(1);
-    expect(result.stderr).toContain(`The local stack is not running: nothing listens on 127.0.0.1:${port}`);
-    expect(result.stderr).toContain('npm run dev');
+    writeFileSync(
+      path.join(empty, 'stack.json'),
+      JSON.stringify({ pid: process.pid, urls: { lambda: `http://127.0.0.1:${port}` } }),
+    );
+    const silent = await job(['rollup-stats'], { SENSORCLOUD_DATA_DIR: empty });
+    expect(silent.code).toBe(1);
+    expect(silent.stderr).toContain(`The local stack is not running: nothing listens on 127.0.0.1:${port}`);
   }, 60_000);
 });

@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { freePorts, waitFor } from '../../scripts/local/ports';
 import { startLocalStack } from '../../scripts/local/stack';
+import { writeStackFile } from '../../scripts/local/stack-file';
 import { testEnvFile, testLogFile } from './paths';
 
 // One local cloud for the whole run: the same emulators and `serverless offline` as `npm run dev`,
@@ -48,6 +49,15 @@ export default async function globalSetup(): Promise<void> {
     },
     { timeoutMs: 180_000, intervalMs: 500 },
   );
+  // As `npm run dev` does: `npm run job` / `npm run invoke` with SENSORCLOUD_DATA_DIR find this stack.
+  writeStackFile(dataDir, {
+    pid: process.pid,
+    stage: 'local',
+    startedAt: new Date().toISOString(),
+    urls: stack.urls,
+    masterKeyFile: stack.env.LOCAL_MASTER_KEY_FILE as string,
+    alertsFile: stack.env.LOCAL_ALERTS_FILE as string,
+  });
   writeFileSync(testEnvFile, JSON.stringify(env));
   Object.assign(process.env, env);
   (globalThis as { __sensorcloudStack?: typeof stack }).__sensorcloudStack = stack;
