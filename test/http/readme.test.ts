@@ -26,7 +26,7 @@ interface Block {
 
 const EXPECTATION = '# → ';
 
-export function readmeBlocks(markdown: string): Block[] {
+function readmeBlocks(markdown: string): Block[] {
   const blocks: Block[] = [];
   let section = '';
   let block: Block | undefined;
