@@ -88,6 +88,8 @@ async function main(): Promise<void> {
     hurry.abort();
   };
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, onSignal);
+  // After SIGHUP (terminal closed) writing to it fails: that must not end the drain.
+  for (const stream of [process.stdout, process.stderr]) stream.on('error', () => undefined);
   process.once('exit', () => removeStackFile(dataDir));
 
   const logFile = path.join(dataDir, 'functions.log');
