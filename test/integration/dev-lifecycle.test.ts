@@ -275,6 +275,26 @@ describe('npm run dev: start, graceful stop on every kind of signal, restart wit
     expect(invoke.stderr).toContain(`No local stack is running for ${dataDir}`);
   }, 120_000);
 
+  it('takes its emulators with it when it is killed outright (kill -9), and the scripts notice', async () => {
+    current = startDev(env);
+    running.push(current);
+    await waitReady(current);
+    const pid = devPid(dataDir);
+    process.kill(pid, 'SIGKILL');
+    // The guard around each child sees its pipe from the dead process close and kills the child.
+    await eventually(
+      async () => {
+        for (const port of Object.values(ports)) expect(await listening(port)).toBe(false);
+      },
+      { timeoutMs: 30_000 },
+    );
+    await current.exited;
+    // Its stack file is left behind, naming a process that is gone: the scripts say so.
+    const job = await npmRun('job', ['rollup-stats'], { SENSORCLOUD_DATA_DIR: dataDir });
+    expect(job.code).toBe(1);
+    expect(job.stderr).toContain(`(pid ${pid}) is no longer running`);
+  }, 180_000);
+
   it('stops with a clear error, not a hang, when a port is taken', async () => {
     const blocker = net.createServer();
     await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', () => resolve()));
