@@ -235,9 +235,11 @@ describe('least privilege and data protection in the packaged template', () => {
   });
 
   it('lets no AWS service use the key without the account condition (issue 11, item 10)', () => {
-    const statements = (
-      template.Resources.DataKey?.Properties?.KeyPolicy as { Statement: Array<Record<string, unknown>> }
-    ).Statement;
+    const policy = template.Resources.DataKey?.Properties?.KeyPolicy as
+      | { Statement: Array<Record<string, unknown>> }
+      | undefined;
+    const statements = policy?.Statement ?? [];
+    expect(statements.length).toBeGreaterThan(0);
     for (const statement of statements.filter(
       (candidate) => (candidate.Principal as { Service?: unknown }).Service,
     ))
@@ -354,9 +356,8 @@ describe('least privilege and data protection in the packaged template', () => {
     );
     const vocabulary = new Set<string>(Object.values(ErrorCode));
     for (const [, response] of responses) {
-      const body = JSON.parse(
-        (response.Properties?.ResponseTemplates as Record<string, string>)['application/json'] as string,
-      ) as { error: { code: string; message: string } };
+      const templates = (response.Properties?.ResponseTemplates ?? {}) as Record<string, string>;
+      const body = JSON.parse(templates['application/json'] ?? '{}') as { error: { code: string } };
       expect(vocabulary.has(body.error.code)).toBe(true);
       const headers = Object.fromEntries(
         Object.entries(response.Properties?.ResponseParameters as Record<string, string>).map(
