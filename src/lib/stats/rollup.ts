@@ -1,5 +1,7 @@
-import { BatchWriteCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { batchPut } from '../aws/batch';
 import { dynamo } from '../aws/dynamo';
+import { queryAll } from '../aws/paging';
 import { config } from '../config';
 import { activeDevices, type DeviceRecord } from '../devices/devices';
 import { logger } from '../logger';
@@ -139,28 +141,16 @@ async function rollupDevice(device: DeviceRecord, interval: Interval): Promise<C
 
 async function writeDeviceRollups(rollups: ComputedRollup[], interval: Interval) {
   const expiresAt = retentionExpiry(interval.end, config.STATS_RETENTION_DAYS);
-  let pending = rollups
+  const writes = rollups
     .filter((rollup) => rollup.store)
     .map(({ store: _store, ...rollup }) => ({
-      PutRequest: {
-        Item: { series: deviceSeries(rollup.deviceId), at: timeKey(interval.start), ...rollup, expiresAt },
-      },
+      table: config.STATS_TABLE,
+      item: { series: deviceSeries(rollup.deviceId), at: timeKey(interval.start), ...rollup, expiresAt },
+      keyAttributes: ['series', 'at'],
     }));
-  while (pending.length > 0) {
-    const chunk = pending.slice(0, 25);
-    pending = pending.slice(25);
-    let requests: typeof chunk = chunk;
-    for (let attempt = 0; requests.length > 0; attempt += 1) {
-      const { UnprocessedItems = {} } = await dynamo.send(
-        new BatchWriteCommand({ RequestItems: { [config.STATS_TABLE]: requests } }),
-      );
-      requests = (UnprocessedItems[config.STATS_TABLE] ?? []) as typeof chunk;
-      if (requests.length > 0) {
-        if (attempt >= 6) throw new Error('device rollups could not be written (throttled)');
-        await new Promise((resolve) => setTimeout(resolve, Math.random() * 50 * 2 ** attempt));
-      }
-    }
-  }
+  const unwritten = await batchPut(writes);
+  // The job fails (and its next run recomputes the interval) rather than report a partial rollup.
+  if (unwritten.length > 0) throw new Error(`${unwritten.length} device rollups could not be written`);
 }
 
 /** Writes the global rollup; counts are overwritten, gauges kept from the first run. */
@@ -311,26 +301,19 @@ const CATCH_UP_WINDOW_MS = 24 * 3_600_000;
 async function missedIntervals(target: Interval): Promise<Interval[]> {
   const length = target.end - target.start;
   const windowStart = target.start - Math.floor(CATCH_UP_WINDOW_MS / length) * length;
-  const done = new Set<string>();
-  let ExclusiveStartKey: Record<string, unknown> | undefined;
-  do {
-    const page = await dynamo.send(
-      new QueryCommand({
-        TableName: config.STATS_TABLE,
-        KeyConditionExpression: 'series = :series AND #at BETWEEN :from AND :to',
-        ExpressionAttributeNames: { '#at': 'at' },
-        ExpressionAttributeValues: {
-          ':series': GLOBAL_SERIES,
-          ':from': timeKey(windowStart),
-          ':to': timeKey(target.start),
-        },
-        ProjectionExpression: '#at',
-        ExclusiveStartKey,
-      }),
-    );
-    for (const item of page.Items ?? []) done.add(String(item.at));
-    ExclusiveStartKey = page.LastEvaluatedKey;
-  } while (ExclusiveStartKey);
+  // At most one key per interval of the window (1,440 at one-minute intervals): a bounded partition range.
+  const stored = await queryAll({
+    TableName: config.STATS_TABLE,
+    KeyConditionExpression: 'series = :series AND #at BETWEEN :from AND :to',
+    ExpressionAttributeNames: { '#at': 'at' },
+    ExpressionAttributeValues: {
+      ':series': GLOBAL_SERIES,
+      ':from': timeKey(windowStart),
+      ':to': timeKey(target.start),
+    },
+    ProjectionExpression: '#at',
+  });
+  const done = new Set(stored.map((item) => String(item.at)));
   const first = [...done].sort()[0];
   if (first === undefined) return [];
   const missed: Interval[] = [];
