@@ -1,7 +1,7 @@
 import { BatchGetCommand, BatchWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { UnavailableError } from '../errors';
 import { logger } from '../logger';
-import { mapConcurrent } from './concurrency';
+import { groupWithin, mapConcurrent } from './concurrency';
 import { dynamo } from './dynamo';
 import { defaultRetryPolicy, type RetryPolicy, retryRemaining } from './retry';
 
@@ -75,19 +75,12 @@ export async function batchPut(writes: readonly PutWrite[], options: BatchOption
       existing.all.push(write);
     } else byKey.set(key, { write, all: [write], bytes });
   }
-  const chunks: string[][] = [];
-  let chunk: string[] = [];
-  let chunkBytes = 0;
-  for (const [key, { bytes }] of byKey) {
-    if (chunk.length === MAX_BATCH_WRITE_ITEMS || chunkBytes + bytes > MAX_BATCH_WRITE_BYTES) {
-      chunks.push(chunk);
-      chunk = [];
-      chunkBytes = 0;
-    }
-    chunk.push(key);
-    chunkBytes += bytes;
-  }
-  if (chunk.length > 0) chunks.push(chunk);
+  const chunks = groupWithin(
+    byKey.keys(),
+    MAX_BATCH_WRITE_ITEMS,
+    MAX_BATCH_WRITE_BYTES,
+    (key) => byKey.get(key)?.bytes ?? 0,
+  );
 
   const policy = { ...defaultRetryPolicy, attempts: 8, ...options.retry, deadline: options.deadline };
   const unwritten = await mapConcurrent(chunks, options.concurrency ?? 4, async (keys) => {

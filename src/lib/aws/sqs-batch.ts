@@ -1,5 +1,5 @@
 import { type MessageAttributeValue, SendMessageBatchCommand } from '@aws-sdk/client-sqs';
-import { mapConcurrent } from './concurrency';
+import { groupWithin, mapConcurrent } from './concurrency';
 import { defaultRetryPolicy, type RetryPolicy, retryRemaining } from './retry';
 import { sqs } from './sqs';
 
@@ -38,21 +38,7 @@ export function sqsMessageBytes(message: Pick<OutgoingMessage, 'body' | 'attribu
 
 /** Groups messages into calls of ≤ 10 entries and ≤ 1 MiB, in order. */
 export function planBatches(messages: readonly OutgoingMessage[]): OutgoingMessage[][] {
-  const batches: OutgoingMessage[][] = [];
-  let batch: OutgoingMessage[] = [];
-  let bytes = 0;
-  for (const message of messages) {
-    const size = sqsMessageBytes(message);
-    if (batch.length === MAX_SQS_BATCH_ENTRIES || (batch.length > 0 && bytes + size > MAX_SQS_BATCH_BYTES)) {
-      batches.push(batch);
-      batch = [];
-      bytes = 0;
-    }
-    batch.push(message);
-    bytes += size;
-  }
-  if (batch.length > 0) batches.push(batch);
-  return batches;
+  return groupWithin(messages, MAX_SQS_BATCH_ENTRIES, MAX_SQS_BATCH_BYTES, sqsMessageBytes);
 }
 
 /**
