@@ -130,8 +130,6 @@ function scheduledEvent(functionName: string, detail: Record<string, unknown>) {
 }
 
 async function main(): Promise<number> {
-  // Local functions run on Node 20 here; the SDK's notice about it is noise.
-  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const options = parseArgs(process.argv.slice(2));
   const endpoint = lambdaEndpoint();
   const config = readFunctions();
