@@ -1,4 +1,5 @@
 import type { SSMClient } from '@aws-sdk/client-ssm';
+import { timeCalls } from '../aws/call-timings';
 import { config } from '../config';
 
 // In AWS the admin token is an SSM SecureString, read once per container and refreshed every few
@@ -16,7 +17,7 @@ export async function adminToken(): Promise<string> {
   // Loaded on first use, not at init: device requests (most of the authorizer's cold starts) never
   // need it, and the SSM client costs ~65 ms to load.
   const { GetParameterCommand, SSMClient } = await import('@aws-sdk/client-ssm');
-  ssm ??= new SSMClient({});
+  ssm ??= timeCalls(new SSMClient({}));
   const response = await ssm.send(
     new GetParameterCommand({ Name: config.ADMIN_TOKEN_PARAMETER, WithDecryption: true }),
   );

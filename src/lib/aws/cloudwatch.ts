@@ -1,6 +1,6 @@
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
-import { tracer } from '../observability';
+import { timeCalls } from './call-timings';
 
 // Created once per container: reads SQS's own metrics (the age of the oldest message is not a
 // queue attribute). Offline it is never called.
-export const cloudwatch = tracer.captureAWSv3Client(new CloudWatchClient({ maxAttempts: 3 }));
+export const cloudwatch = timeCalls(new CloudWatchClient({ maxAttempts: 3 }));

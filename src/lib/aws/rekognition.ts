@@ -1,4 +1,5 @@
 import { RekognitionClient } from '@aws-sdk/client-rekognition';
+import { timeCalls } from './call-timings';
 
 // Created once per container; only the image processor uses it, and only when LABELLER=rekognition.
-export const rekognition = new RekognitionClient({ maxAttempts: 3 });
+export const rekognition = timeCalls(new RekognitionClient({ maxAttempts: 3 }));

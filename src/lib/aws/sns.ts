@@ -1,5 +1,5 @@
 import { SNSClient } from '@aws-sdk/client-sns';
-import { tracer } from '../observability';
+import { timeCalls } from './call-timings';
 
 // Created once per container; only the SNS alert sink uses it (offline alerts go to a file).
-export const sns = tracer.captureAWSv3Client(new SNSClient({ maxAttempts: 3 }));
+export const sns = timeCalls(new SNSClient({ maxAttempts: 3 }));

@@ -1,5 +1,5 @@
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { tracer } from '../observability';
+import { timeCalls } from './call-timings';
 
 // Created once per container. Endpoint overrides come from AWS_ENDPOINT_URL_SQS offline.
-export const sqs = tracer.captureAWSv3Client(new SQSClient({ maxAttempts: 3 }));
+export const sqs = timeCalls(new SQSClient({ maxAttempts: 3 }));

@@ -1,8 +1,9 @@
 import { DecryptCommand, GenerateDataKeyCommand, KMSClient } from '@aws-sdk/client-kms';
+import { timeCalls } from '../aws/call-timings';
 import type { KeyWrapper } from './key-wrapper';
 
 export function kmsKeyWrapper(keyId: string): KeyWrapper {
-  const kms = new KMSClient({});
+  const kms = timeCalls(new KMSClient({}));
   return {
     provider: 'kms',
     async generate(context) {
