@@ -4,10 +4,12 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { localCredentials, localRegion } from './local/aws-local';
+import { loadLocalEnvFile } from './local/env-file';
 import { assertProjectNode } from './local/runtime';
 import { projectRoot, quietSlsEnv, slsBin } from './local/service-config';
 
 assertProjectNode();
+loadLocalEnvFile(projectRoot);
 const [functionKey, eventFile] = process.argv.slice(2);
 if (!functionKey || !eventFile) {
   console.error(

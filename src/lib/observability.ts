@@ -11,10 +11,9 @@ import { logger } from './logger';
 // serverless.yml and the functions that emit them cannot drift apart.
 const serviceName = process.env.POWERTOOLS_SERVICE_NAME ?? process.env.SERVICE_NAME ?? 'sensorcloud';
 
-export const metrics = new Metrics({
-  namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? serviceName,
-  serviceName,
-});
+const metricsNamespace = process.env.POWERTOOLS_METRICS_NAMESPACE ?? serviceName;
+
+export const metrics = new Metrics({ namespace: metricsNamespace, serviceName });
 
 export const MetricName = {
   /** Per HTTP request, with a `function` dimension (alarm: ingest 5xx rate). */
@@ -49,11 +48,17 @@ export const gauge = (name: MetricName, value: number, unit: MetricUnitType = Me
 export const milliseconds = (name: MetricName, value: number) =>
   metrics.addMetric(name, MetricUnit.Milliseconds, value);
 
-/** A metric carrying an extra dimension, flushed at once (the shared set keeps `service` only). */
+// For metrics with extra dimensions, flushed at once (the shared set keeps `service` only). One
+// instance reused, not metrics.singleMetric() per call: that builds a new Metrics (a new Console, every
+// setting read again from the environment) and was most of the wrapper's warm per-request cost.
+let dimensioned: Metrics | undefined;
+
+/** A metric carrying an extra dimension, flushed at once. */
 export function countWith(name: MetricName, dimensions: Record<string, string>, value = 1): void {
-  const single = metrics.singleMetric();
-  for (const [key, dimension] of Object.entries(dimensions)) single.addDimension(key, dimension);
-  single.addMetric(name, MetricUnit.Count, value);
+  dimensioned ??= new Metrics({ namespace: metricsNamespace, serviceName });
+  for (const [key, dimension] of Object.entries(dimensions)) dimensioned.addDimension(key, dimension);
+  dimensioned.addMetric(name, MetricUnit.Count, value);
+  dimensioned.publishStoredMetrics();
 }
 
 /** Flushes what the invocation recorded; nothing is printed when it recorded nothing. */
