@@ -1,5 +1,6 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { parseEnv } from 'node:util';
 
 // Local overrides for `npm run dev`, `npm run invoke` and `npm run job`: KEY=value lines in `.env` at
 // the project root (or the file SENSORCLOUD_ENV_FILE names). Variables already set in the environment
@@ -7,6 +8,8 @@ import path from 'node:path';
 export function loadLocalEnvFile(root: string): string | undefined {
   const file = path.resolve(root, process.env.SENSORCLOUD_ENV_FILE ?? '.env');
   if (!existsSync(file)) return undefined;
-  process.loadEnvFile(file);
+  for (const [name, value] of Object.entries(parseEnv(readFileSync(file, 'utf8')))) {
+    if (process.env[name] === undefined && value !== undefined) process.env[name] = value;
+  }
   return file;
 }
