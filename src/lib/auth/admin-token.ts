@@ -1,3 +1,4 @@
+import { ssmClient } from '../aws/ssm';
 import { config } from '../config';
 
 // In AWS the admin token is an SSM SecureString, read once per container and refreshed every few
@@ -11,9 +12,9 @@ export const isAdminTokenShaped = (token: string) => !token.includes('.');
 export async function adminToken(): Promise<string> {
   if (config.ADMIN_TOKEN) return config.ADMIN_TOKEN;
   if (cached && Date.now() - cached.fetchedAt < REFRESH_MS) return cached.value;
-  // Loaded on first use, not at init: device requests (most of the authorizer's cold starts) never
-  // need it, and the SSM client costs ~65 ms to load.
-  const { GetParameterCommand, ssm } = await import('../aws/ssm');
+  // Loaded on first use, not at init: device requests (most of the authorizer's cold starts) never need it.
+  const ssm = await ssmClient();
+  const { GetParameterCommand } = await import('@aws-sdk/client-ssm');
   const response = await ssm.send(
     new GetParameterCommand({ Name: config.ADMIN_TOKEN_PARAMETER, WithDecryption: true }),
   );

@@ -1,5 +1,6 @@
 import { SNSClient } from '@aws-sdk/client-sns';
 import { timeCalls } from './call-timings';
+import { clientOptions } from './client-options';
 
 // Created once per container; only the SNS alert sink uses it (offline alerts go to a file).
-export const sns = timeCalls(new SNSClient({ maxAttempts: 3 }));
+export const sns = timeCalls(new SNSClient(clientOptions));

@@ -1,7 +1,17 @@
-import { SSMClient } from '@aws-sdk/client-ssm';
+import type { SSMClient } from '@aws-sdk/client-ssm';
 import { timeCalls } from './call-timings';
+import { clientOptions } from './client-options';
 
-// Imported on first use (src/lib/auth/admin-token.ts), never at init. Importing this module, not the
-// SDK package, keeps the bundle to the one command used (a dynamic import of the package keeps all).
-export { GetParameterCommand } from '@aws-sdk/client-ssm';
-export const ssm = timeCalls(new SSMClient({}));
+let client: SSMClient | undefined;
+
+/**
+ * The SSM client, created on first use: only the authorizer's admin-token check needs it, and
+ * loading it costs ~65 ms of cold start that device requests should not pay.
+ */
+export async function ssmClient(): Promise<SSMClient> {
+  if (!client) {
+    const { SSMClient } = await import('@aws-sdk/client-ssm');
+    client ??= timeCalls(new SSMClient(clientOptions));
+  }
+  return client;
+}

@@ -1,9 +1,8 @@
-import { DecryptCommand, GenerateDataKeyCommand, KMSClient } from '@aws-sdk/client-kms';
-import { timeCalls } from '../aws/call-timings';
+import { DecryptCommand, GenerateDataKeyCommand } from '@aws-sdk/client-kms';
+import { kms } from '../aws/kms';
 import type { KeyWrapper } from './key-wrapper';
 
 export function kmsKeyWrapper(keyId: string): KeyWrapper {
-  const kms = timeCalls(new KMSClient({}));
   return {
     provider: 'kms',
     async generate(context) {
