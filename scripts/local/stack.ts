@@ -12,6 +12,7 @@ import { lambdaApiInvoker } from './invoker';
 import { startOffline } from './offline';
 import { assertPortFree, freePort } from './ports';
 import { createResources, type LocalResources, queueFromReference } from './resources';
+import { assertProjectNode } from './runtime';
 import { S3Notifications, subscriptionsFrom } from './s3-notifications';
 import {
   functionEnvironment,
@@ -84,6 +85,7 @@ function sqsEvents(config: ServiceConfig) {
 }
 
 export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
+  assertProjectNode();
   const stage = options.stage ?? 'local';
   const { ports, log } = options;
   const cleanups: Array<() => Promise<unknown>> = [];
@@ -120,8 +122,6 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       LOCAL_MASTER_KEY_FILE: masterKeyFile,
       // Offline there is no SNS: alerts are appended here as JSON lines.
       LOCAL_ALERTS_FILE: path.join(options.dataDir, 'alerts.jsonl'),
-      // Deployed functions run on nodejs22.x; the SDK's notice about older Node is noise here.
-      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
       ADMIN_TOKEN: options.adminToken,
       ...options.env,
     };

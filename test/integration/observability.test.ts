@@ -104,6 +104,23 @@ describe('function logs and metrics of a full round trip', () => {
     expect(stored).toMatchObject({ function_name: 'sensorcloud-local-consume-readings', level: 'INFO' });
   });
 
+  it('logs, once per invocation, the count and duration of each AWS call (ingest → SQS, consumer → DynamoDB)', () => {
+    const { accepted, stored } = consumerLineOf(batchId) ?? {};
+    const callsOf = (line: LogLine | undefined) =>
+      logLines().find(
+        (candidate) =>
+          candidate.message === 'aws calls' &&
+          candidate.function_request_id === line?.function_request_id &&
+          candidate.function_name === line?.function_name,
+      )?.awsCalls;
+    expect(callsOf(accepted)).toMatchObject({
+      'SQS.SendMessageBatch': { count: 1, ms: expect.any(Number) },
+    });
+    expect(callsOf(stored)).toMatchObject({
+      'DynamoDB.BatchWriteItem': { count: expect.any(Number), ms: expect.any(Number) },
+    });
+  });
+
   it('emits the pipeline metrics in Embedded Metric Format', async () => {
     const emitted = logLines().filter((line) => line._aws !== undefined);
     const names = new Set(emitted.flatMap(metricNames));
