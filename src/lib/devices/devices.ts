@@ -6,7 +6,7 @@ import { dynamo, writtenIf } from '../aws/dynamo';
 import { config } from '../config';
 import { ConflictError, ForbiddenError, NotFoundError } from '../errors';
 import { decodeCursor, encodeCursor } from '../pagination';
-import { hashToken, newDeviceId, newDeviceToken } from './credentials';
+import { DEVICE_ID_PATTERN, hashToken, newDeviceId, newDeviceToken } from './credentials';
 
 export interface Device {
   deviceId: string;
@@ -36,7 +36,14 @@ export interface DeviceRecord extends Device {
 }
 
 const KIND = 'device';
-const listCursor = z.strictObject({ kind: z.literal(KIND), createdKey: z.string(), deviceId: z.string() });
+// The byKind index's start key: the device's createdKey (`<ISO time>#<deviceId>`) and its id.
+const listCursor = z
+  .strictObject({
+    kind: z.literal(KIND),
+    createdKey: z.string().regex(/^\d{4}-\d{2}-\d{2}T[\d:.]+Z#[A-Za-z0-9_-]{3,64}$/),
+    deviceId: z.string().regex(DEVICE_ID_PATTERN),
+  })
+  .refine((cursor) => cursor.createdKey.endsWith(`#${cursor.deviceId}`));
 
 export function publicDevice(record: DeviceRecord): Device {
   const {

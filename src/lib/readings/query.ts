@@ -9,11 +9,13 @@ import { getDevice } from '../devices/devices';
 import { ForbiddenError } from '../errors';
 import { logger } from '../logger';
 import { count, MetricName } from '../observability';
-import { decodeCursor, encodeCursor } from '../pagination';
+import { cursorOutsideQuery, decodeCursor, encodeCursor } from '../pagination';
 import {
+  ARRIVAL_SORT_KEY,
   absoluteTimestamp,
   arrivalLowerBound,
   arrivalsPartition,
+  READING_SORT_KEY,
   type ReadingItem,
   readingAad,
   relativeTimeRange,
@@ -46,8 +48,11 @@ export interface QueryRequest {
 const MIN_RELATIVE = -(2 ** 53) + 1;
 const MAX_RELATIVE = 2 ** 53 - 1;
 
-const rangeCursor = z.strictObject({ sk: z.string().max(200) });
-const arrivalCursor = z.strictObject({ a: z.string().max(200), o: z.number().int().min(0) });
+const rangeCursor = z.strictObject({ sk: z.string().regex(READING_SORT_KEY) });
+const arrivalCursor = z.strictObject({
+  a: z.string().regex(ARRIVAL_SORT_KEY),
+  o: z.number().int().min(0).max(1_000_000),
+});
 
 interface Access {
   verifier?: string;
@@ -111,6 +116,7 @@ async function rangeItems(
 ): Promise<{ items: ReadingItem[]; next?: Record<string, unknown> }> {
   const bounds = relativeTimeRange(start, end);
   const position = decodeCursor(request.cursor, rangeCursor);
+  if (position && (position.sk < bounds.from || position.sk > bounds.to)) throw cursorOutsideQuery();
   const items: ReadingItem[] = [];
   let exclusiveStart: Record<string, unknown> | undefined = position
     ? { deviceId: request.deviceId, sk: position.sk }
