@@ -48,7 +48,7 @@ function parseArgs(argv: string[]): Options {
 
 interface FunctionsConfig {
   service: string;
-  functions: Record<string, { name?: unknown; events?: Array<Record<string, unknown>> }>;
+  functions: Record<string, { name?: unknown; events?: Array<Record<string, unknown>> | string }>;
 }
 
 // CloudFormation's short forms (!Ref, !GetAtt, !Sub…) as opaque values: only the function keys, their
@@ -77,24 +77,38 @@ const cfnTags = [
   ),
 );
 
+const loadYaml = (file: string) =>
+  yaml.load(readFileSync(file, 'utf8'), { schema: yaml.DEFAULT_SCHEMA.extend(cfnTags) }) as unknown;
+
+/** `${file(./infra/functions/x.yml)}`, the form serverless.yml includes its function files with. */
+const FILE_REFERENCE = /^\$\{file\((.+?)\)\}$/;
+
 /**
- * The functions serverless.yml declares. Read from the file itself (fast: no `serverless print`),
- * which is enough for names and event kinds; a function's deployed name is `<service>-<stage>-<key>`
- * unless it sets `name`.
+ * The functions serverless.yml declares, inline or in the files it includes. Read from the files
+ * themselves (fast: no `serverless print`), which is enough for names and event kinds; a function's
+ * deployed name is `<service>-<stage>-<key>` unless it sets `name`.
  */
 export function readFunctions(file = path.join(projectRoot, 'serverless.yml')): FunctionsConfig {
-  const document = yaml.load(readFileSync(file, 'utf8'), {
-    schema: yaml.DEFAULT_SCHEMA.extend(cfnTags),
-  }) as Partial<FunctionsConfig>;
-  return { service: String(document.service), functions: document.functions ?? {} };
+  const document = loadYaml(file) as { service?: unknown; functions?: unknown };
+  const parts = Array.isArray(document.functions) ? document.functions : [document.functions ?? {}];
+  const functions: FunctionsConfig['functions'] = {};
+  for (const part of parts) {
+    const reference = typeof part === 'string' ? FILE_REFERENCE.exec(part) : null;
+    const included = reference ? loadYaml(path.resolve(path.dirname(file), reference[1] as string)) : part;
+    Object.assign(functions, included as FunctionsConfig['functions']);
+  }
+  return { service: String(document.service), functions };
 }
 
 /** Functions with a schedule event, by their key in serverless.yml. */
 export function scheduledFunctions(config: FunctionsConfig): string[] {
-  return Object.entries(config.functions)
-    .filter(([, fn]) => (fn.events ?? []).some((event) => event.schedule !== undefined))
-    .map(([key]) => key)
-    .sort();
+  return (
+    Object.entries(config.functions)
+      // Generated event lists (a `${file(…)}` string) hold no schedules.
+      .filter(([, fn]) => Array.isArray(fn.events) && fn.events.some((event) => event.schedule !== undefined))
+      .map(([key]) => key)
+      .sort()
+  );
 }
 
 function lambdaEndpoint(): URL {

@@ -72,6 +72,24 @@ describe('the packaged CloudFormation template (serverless package, no AWS crede
     expect(template.Resources.DataKey?.Properties?.EnableKeyRotation).toBe(true);
   });
 
+  it('gives the readings table no secondary index (every query is on its own key or the arrival log)', () => {
+    const readings = template.Resources.ReadingsTable?.Properties ?? {};
+    expect(readings.GlobalSecondaryIndexes).toBeUndefined();
+    expect(readings.AttributeDefinitions).toEqual([
+      { AttributeName: 'deviceId', AttributeType: 'S' },
+      { AttributeName: 'sk', AttributeType: 'S' },
+    ]);
+  });
+
+  it('generates the query routes: iot and rssi, five windows each, own device and admin', () => {
+    const queryMethods = resourcesOfType(template, 'AWS::ApiGateway::Method').filter(([, method]) =>
+      JSON.stringify(method.Properties?.Integration ?? {}).includes('QueryDashreadingsLambdaFunction'),
+    );
+    // 2 names × 5 windows × 2 scopes, each behind the authorizer.
+    expect(queryMethods).toHaveLength(20);
+    for (const [, method] of queryMethods) expect(method.Properties?.AuthorizationType).toBe('CUSTOM');
+  });
+
   it('wires the consumer to the queue in batches with partial batch failures', () => {
     const [, mapping] = resourcesOfType(template, 'AWS::Lambda::EventSourceMapping')[0] ?? [];
     expect(mapping?.Properties).toMatchObject({
