@@ -24,6 +24,7 @@ const expectedGrants: Record<string, string[]> = {
   ],
   'ingest-readings': [
     'dynamodb:GetItem DevicesTable',
+    'dynamodb:GetItem KeysTable',
     'dynamodb:PutItem KeysTable',
     'dynamodb:UpdateItem DevicesTable',
     'kms:Decrypt DataKey',
@@ -46,6 +47,7 @@ const expectedGrants: Record<string, string[]> = {
     'dynamodb:GetItem KeysTable',
     'dynamodb:PutItem AuditTable',
     'dynamodb:Query ReadingsTable',
+    'dynamodb:UpdateItem DevicesTable',
     'kms:Decrypt DataKey',
   ],
   'list-audit': ['dynamodb:Query AuditTable'],

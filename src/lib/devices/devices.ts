@@ -277,3 +277,27 @@ export async function rememberPasswordVerifier(device: DeviceRecord, verifierId:
     );
   }
 }
+
+/**
+ * Swaps verifier ids in place (e.g. a legacy v1 id for the peppered v2 id of the same password), only
+ * if the list is still the one read: false when it changed meanwhile (the next use tries again).
+ */
+export async function replacePasswordVerifiers(
+  device: DeviceRecord,
+  replacements: ReadonlyMap<string, string>,
+): Promise<boolean> {
+  const current = device.passwordVerifiers ?? [];
+  if (!current.some((id) => replacements.has(id))) return false;
+  const next = [...new Set(current.map((id) => replacements.get(id) ?? id))];
+  return writtenIf(
+    dynamo.send(
+      new UpdateCommand({
+        TableName: config.DEVICES_TABLE,
+        Key: { deviceId: device.deviceId },
+        UpdateExpression: 'SET passwordVerifiers = :next',
+        ConditionExpression: 'passwordVerifiers = :current',
+        ExpressionAttributeValues: { ':next': next, ':current': current },
+      }),
+    ),
+  );
+}

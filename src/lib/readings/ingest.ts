@@ -3,8 +3,8 @@ import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
 import { sqs } from '../aws/sqs';
 import { config } from '../config';
 import { currentDataKey } from '../crypto/data-keys';
-import { passwordKey, verifierId } from '../crypto/passwords';
-import { getDevice, rememberPasswordVerifier } from '../devices/devices';
+import { getDevice } from '../devices/devices';
+import { passwordForWriting } from '../devices/passwords';
 import { UnavailableError } from '../errors';
 import { logger } from '../logger';
 import { count, MetricName } from '../observability';
@@ -129,9 +129,7 @@ export async function acceptReadings(request: IngestRequest): Promise<{ ids: str
     let passwordDerivedKey: Buffer | undefined;
     let verifier: string | undefined;
     if (password !== undefined && device) {
-      passwordDerivedKey = await passwordKey(password, device.passwordSalt);
-      verifier = verifierId(passwordDerivedKey);
-      await rememberPasswordVerifier(device, verifier);
+      ({ passwordDerivedKey, verifier } = await passwordForWriting(device, password));
     }
     const sealed = sealReadings(
       rowKey(dataKey, deviceId, passwordDerivedKey),

@@ -4,9 +4,7 @@ import { dynamo } from '../aws/dynamo';
 import { config } from '../config';
 import { open } from '../crypto/cipher';
 import { dataKeyById } from '../crypto/data-keys';
-import { passwordKey, verifierId } from '../crypto/passwords';
-import { getDevice } from '../devices/devices';
-import { ForbiddenError } from '../errors';
+import { type PasswordAccess, passwordAccess } from '../devices/passwords';
 import { logger } from '../logger';
 import { count, MetricName } from '../observability';
 import { cursorOutsideQuery, decodeCursor, encodeCursor } from '../pagination';
@@ -54,32 +52,16 @@ const arrivalCursor = z.strictObject({
   o: z.number().int().min(0).max(1_000_000),
 });
 
-interface Access {
-  verifier?: string;
-  passwordDerivedKey?: Buffer;
-}
-
-/** A password must be one this device has written with; otherwise 403 (never garbage, never 500). */
-async function accessFor(deviceId: string, password: string | undefined): Promise<Access> {
-  if (password === undefined) return {};
-  const device = await getDevice(deviceId);
-  const passwordDerivedKey = await passwordKey(password, device.passwordSalt);
-  const verifier = verifierId(passwordDerivedKey);
-  if (!device.passwordVerifiers?.includes(verifier)) {
-    throw new ForbiddenError('db_password does not match any password this device has written with');
-  }
-  return { verifier, passwordDerivedKey };
-}
-
 /** Rows written without a password, and rows written with exactly the presented one. */
-const readable = (item: ReadingItem, access: Access) => item.pv === undefined || item.pv === access.verifier;
+const readable = (item: ReadingItem, access: PasswordAccess) =>
+  item.pv === undefined || access.keys.has(item.pv);
 
-async function decrypt(items: ReadingItem[], access: Access): Promise<WireRow[]> {
+async function decrypt(items: ReadingItem[], access: PasswordAccess): Promise<WireRow[]> {
   const rows: WireRow[] = [];
   for (const item of items) {
     try {
       const dataKey = await dataKeyById(item.kid);
-      const key = rowKey(dataKey, item.deviceId, item.pv ? access.passwordDerivedKey : undefined);
+      const key = rowKey(dataKey, item.deviceId, item.pv ? access.keys.get(item.pv) : undefined);
       const plaintext = open(
         key,
         { iv: Buffer.from(item.iv), ciphertext: Buffer.from(item.ct) },
@@ -112,7 +94,7 @@ async function rangeItems(
   request: QueryRequest,
   start: number,
   end: number,
-  access: Access,
+  access: PasswordAccess,
 ): Promise<{ items: ReadingItem[]; next?: Record<string, unknown> }> {
   const bounds = relativeTimeRange(start, end);
   const position = decodeCursor(request.cursor, rangeCursor);
@@ -147,7 +129,7 @@ async function rangeItems(
 async function recentItems(
   request: QueryRequest,
   seconds: number,
-  access: Access,
+  access: PasswordAccess,
 ): Promise<{ items: ReadingItem[]; next?: Record<string, unknown> }> {
   const position = decodeCursor(request.cursor, arrivalCursor);
   const since = arrivalLowerBound(Date.now() - seconds * 1000);
@@ -211,7 +193,7 @@ async function getReadings(deviceId: string, keys: Array<{ sk: string }>): Promi
 
 /** A page of a device's readings in a window; its cost grows with the rows returned, not the table. */
 export async function queryReadings(request: QueryRequest): Promise<{ data: WireRow[]; next?: string }> {
-  const access = await accessFor(request.deviceId, request.password);
+  const access = await passwordAccess(request.deviceId, request.password);
   const { window } = request;
   const page =
     window.kind === 'recent'
