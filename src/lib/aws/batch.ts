@@ -4,7 +4,7 @@ import {
   BatchWriteCommand,
   type BatchWriteCommandOutput,
 } from '@aws-sdk/lib-dynamodb';
-import { UnavailableError, ValidationError } from '../errors';
+import { UnavailableError } from '../errors';
 import { logger } from '../logger';
 import { mapConcurrent } from './concurrency';
 import { dynamo } from './dynamo';
@@ -58,18 +58,21 @@ export interface BatchOptions {
 /**
  * Puts every item; returns the writes that could not be made (after retries, or past the deadline).
  * Writes to the same key are made once (the last one wins); if that fails, every write naming the key
- * is returned. An item over 400 KB is refused up front (ValidationError), before anything is written.
+ * is returned. An item over 400 KB is never sent (DynamoDB would refuse the whole call): it is
+ * returned as unwritten.
  */
 export async function batchPut(writes: readonly PutWrite[], options: BatchOptions = {}): Promise<PutWrite[]> {
   const byKey = new Map<string, { write: PutWrite; all: PutWrite[]; bytes: number }>();
   const keyAttributesOf = new Map<string, readonly string[]>();
+  const oversize: PutWrite[] = [];
   for (const write of writes) {
     keyAttributesOf.set(write.table, write.keyAttributes);
     const bytes = itemBytes(write.item);
-    if (bytes > MAX_ITEM_BYTES)
-      throw new ValidationError(
-        `An item of ${bytes} bytes exceeds DynamoDB's ${MAX_ITEM_BYTES}-byte item limit`,
-      );
+    if (bytes > MAX_ITEM_BYTES) {
+      logger.error('item over the DynamoDB item limit', { table: write.table, bytes });
+      oversize.push(write);
+      continue;
+    }
     const key = keyString(write.table, write.item, write.keyAttributes);
     const existing = byKey.get(key);
     if (existing) {
@@ -132,7 +135,7 @@ export async function batchPut(writes: readonly PutWrite[], options: BatchOption
     }
     return [];
   });
-  return unwritten.flat().flatMap((key) => byKey.get(key)?.all ?? []);
+  return [...oversize, ...unwritten.flat().flatMap((key) => byKey.get(key)?.all ?? [])];
 }
 
 /**
