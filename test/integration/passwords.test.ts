@@ -7,7 +7,7 @@ import { passwordPepper } from '../../src/lib/crypto/pepper';
 import { getDevice, registerDevice, rememberPasswordVerifier } from '../../src/lib/devices/devices';
 import { passwordAccess } from '../../src/lib/devices/passwords';
 import { AppError } from '../../src/lib/errors';
-import { packMessages, sealReadings } from '../../src/lib/readings/messages';
+import { readingsMessage, sealReadings } from '../../src/lib/readings/messages';
 import { queryReadings } from '../../src/lib/readings/query';
 import { rowKey } from '../../src/lib/readings/rows';
 import { alertsFile } from '../support/jobs';
@@ -34,15 +34,10 @@ async function writeLegacyRows(deviceId: string, password: string, relativeTimes
       interrogatorTime: 1,
       freeform: { legacy: relativeTime },
     })),
+    v1,
   );
-  const messages = packMessages(
-    { v: 1, deviceId, batchId, arrivedAt: Date.now(), keyId, verifierId: v1 },
-    sealed,
-  );
-  const result = await consume(
-    sqsEvent(messages.map((message) => sqsRecord(JSON.stringify(message)))),
-    lambdaContext(),
-  );
+  const message = readingsMessage({ deviceId, batchId, arrivedAt: Date.now(), keyId }, sealed);
+  const result = await consume(sqsEvent([sqsRecord(JSON.stringify(message))]), lambdaContext());
   expect(result.batchItemFailures).toEqual([]);
 }
 

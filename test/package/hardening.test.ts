@@ -165,6 +165,35 @@ describe('least privilege and data protection in the packaged template', () => {
     }
   });
 
+  it('narrows the password grants by condition: query updates only limiter/verifier attributes, ingest reads only the pepper', () => {
+    const statementsOf = (name: string) => {
+      const fn = functionsOf(template).find((f) => f.name === name);
+      return roleStatements(template, fn?.logicalId ?? '');
+    };
+    const [update] = statementsOf('query-readings').filter((statement) =>
+      [statement.Action].flat().includes('dynamodb:UpdateItem'),
+    );
+    expect(update?.Condition).toEqual({
+      'ForAllValues:StringEquals': {
+        'dynamodb:Attributes': [
+          'deviceId',
+          'passwordGuesses',
+          'passwordGuessWindowEnds',
+          'passwordVerifiers',
+        ],
+      },
+      StringEqualsIfExists: { 'dynamodb:ReturnValues': ['NONE', 'UPDATED_NEW'] },
+    });
+    const [pepperRead] = statementsOf('ingest-readings').filter(
+      (statement) =>
+        [statement.Action].flat().includes('dynamodb:GetItem') &&
+        JSON.stringify(statement.Resource).includes('KeysTable'),
+    );
+    expect(pepperRead?.Condition).toEqual({
+      'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': ['password-pepper/v1'] },
+    });
+  });
+
   it('uses no wildcard action and no wildcard resource but where the service has no narrower one', () => {
     for (const { logicalId, name } of functionsOf(template)) {
       for (const grant of grants(roleStatements(template, logicalId))) {
