@@ -337,51 +337,60 @@ const numberLiteral: fc.Arbitrary<{ literal: string; exact: boolean }> = fc.oneo
     .map((n) => ({ literal: n.toString(), exact: n >= -SAFE && n <= SAFE })),
 );
 
-const structuredBody: fc.Arbitrary<{ text: string; expected: number[] }> = fc.oneof(
-  // Depth: the body and `data` are 2 levels; the freeform may use the rest of MAX_JSON_DEPTH.
-  fc.array(fc.boolean(), { minLength: 1, maxLength: 150 }).map((kinds) => ({
-    text: readingText(`"relative_time":1,"freeform":${nestedText(kinds)}`),
-    expected: [kinds.length + 2 <= MAX_JSON_DEPTH ? 202 : 400],
-  })),
-  fc.constantFrom(100_000, 400_000).map((depth) => ({
-    text: readingText(`"freeform":${'['.repeat(depth)}${']'.repeat(depth)}`),
-    expected: [400],
-  })),
-  // Size: huge arrays in the freeform (over 16 KB of JSON is refused), lists around the readings limit.
-  fc.integer({ min: 1, max: 200_000 }).map((length) => {
-    const freeform = `[${new Array(length).fill('0').join(',')}]`;
-    return {
-      text: readingText(`"freeform":${freeform}`),
-      expected: [freeform.length <= config.MAX_FREEFORM_BYTES ? 202 : 400],
-    };
-  }),
-  fc
-    .integer({ min: config.MAX_READINGS_PER_REQUEST - 2, max: config.MAX_READINGS_PER_REQUEST + 2 })
-    .map((count) => ({
-      text: `[${new Array(count).fill('{"data":{}}').join(',')}]`,
-      expected: [count <= config.MAX_READINGS_PER_REQUEST ? 202 : 400],
+type StructuredCase = { text: string; expected: number[] };
+// Counterexamples can be megabytes of brackets: print the start and the length only.
+const printedShort = (value: StructuredCase): StructuredCase =>
+  Object.assign(value, {
+    [fc.toStringMethod]: () =>
+      `${JSON.stringify(value.text.slice(0, 120))}… (${value.text.length} chars) → ${value.expected}`,
+  });
+const structuredBody: fc.Arbitrary<StructuredCase> = fc
+  .oneof(
+    // Depth: the body and `data` are 2 levels; the freeform may use the rest of MAX_JSON_DEPTH.
+    fc.array(fc.boolean(), { minLength: 1, maxLength: 150 }).map((kinds) => ({
+      text: readingText(`"relative_time":1,"freeform":${nestedText(kinds)}`),
+      expected: [kinds.length + 2 <= MAX_JSON_DEPTH ? 202 : 400],
     })),
-  // Unicode in freeform values and keys (kept as sent), and in passwords (refused with a lone surrogate).
-  fc.tuple(hostileText, hostileText).map(([key, value]) => ({
-    text: readingText(`"freeform":${JSON.stringify({ [key]: value })}`),
-    expected: [202],
-  })),
-  hostileText.map((password) => ({
-    text: readingText(`"db_password":${JSON.stringify(password)}`),
-    // A device may write with MAX_PASSWORDS_PER_DEVICE different passwords, then 403.
-    expected: hasLoneSurrogate(password) ? [400] : [202, 403],
-  })),
-  // Numbers in the freeform, and as relative_time (which must also be an exact integer).
-  numberLiteral.map(({ literal, exact }) => ({
-    text: readingText(`"freeform":{"n":[${literal}]}`),
-    expected: [exact ? 202 : 400],
-  })),
-  numberLiteral.map(({ literal, exact }) => {
-    const value = Number(literal);
-    const integral = exact && Number.isSafeInteger(value);
-    return { text: readingText(`"relative_time":${literal}`), expected: [integral ? 202 : 400] };
-  }),
-);
+    fc.constantFrom(100_000, 400_000).map((depth) => ({
+      text: readingText(`"freeform":${'['.repeat(depth)}${']'.repeat(depth)}`),
+      expected: [400],
+    })),
+    // Size: huge arrays in the freeform (over 16 KB of JSON is refused), lists around the readings limit.
+    fc.integer({ min: 1, max: 200_000 }).map((length) => {
+      const freeform = `[${new Array(length).fill('0').join(',')}]`;
+      return {
+        text: readingText(`"freeform":${freeform}`),
+        expected: [freeform.length <= config.MAX_FREEFORM_BYTES ? 202 : 400],
+      };
+    }),
+    fc
+      .integer({ min: config.MAX_READINGS_PER_REQUEST - 2, max: config.MAX_READINGS_PER_REQUEST + 2 })
+      .map((count) => ({
+        text: `[${new Array(count).fill('{"data":{}}').join(',')}]`,
+        expected: [count <= config.MAX_READINGS_PER_REQUEST ? 202 : 400],
+      })),
+    // Unicode in freeform values and keys (kept as sent), and in passwords (refused with a lone surrogate).
+    fc.tuple(hostileText, hostileText).map(([key, value]) => ({
+      text: readingText(`"freeform":${JSON.stringify({ [key]: value })}`),
+      expected: [202],
+    })),
+    hostileText.map((password) => ({
+      text: readingText(`"db_password":${JSON.stringify(password)}`),
+      // A device may write with MAX_PASSWORDS_PER_DEVICE different passwords, then 403.
+      expected: hasLoneSurrogate(password) ? [400] : [202, 403],
+    })),
+    // Numbers in the freeform, and as relative_time (which must also be an exact integer).
+    numberLiteral.map(({ literal, exact }) => ({
+      text: readingText(`"freeform":{"n":[${literal}]}`),
+      expected: [exact ? 202 : 400],
+    })),
+    numberLiteral.map(({ literal, exact }) => {
+      const value = Number(literal);
+      const integral = exact && Number.isSafeInteger(value);
+      return { text: readingText(`"relative_time":${literal}`), expected: [integral ? 202 : 400] };
+    }),
+  )
+  .map(printedShort);
 
 // Cursors no route handed out: arbitrary positions of the right and wrong shapes, and noise.
 const forgedCursor = fc
