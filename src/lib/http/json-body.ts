@@ -103,7 +103,8 @@ export function parseJsonBody(text: string, maxDepth = MAX_JSON_DEPTH): unknown 
     throw new ValidationError('Request body is not valid JSON');
   }
   if (inexact) {
-    const field = formatPath(['body', ...inexact.path]);
+    // Named like every other field error: `[0].data.freeform.n`, `data.freeform.n`.
+    const field = inexact.path.length ? formatPath(inexact.path) : 'body';
     throw new ValidationError(
       `${field}: the number ${describe(inexact.literal)} cannot be kept exactly (integers must lie within ±(2^53−1), decimals must survive a 64-bit float unchanged); send it as a string`,
       { field },
