@@ -2,9 +2,11 @@ import { encodeS3EventKey } from '../../scripts/local/s3-notifications';
 import {
   decodePathKey,
   decodeS3EventKey,
-  imageKeyFromObjectKey,
+  generateUploadId,
   imageKeySchema,
   isValidImageKey,
+  originalObjectKey,
+  parseUploadObjectKey,
   thumbnailObjectKey,
 } from '../../src/lib/images/keys';
 import { normaliseSequencer } from '../../src/lib/images/process';
@@ -59,9 +61,21 @@ describe('image keys', () => {
   });
 
   it('finds the image key of objects under uploads/ only', () => {
-    expect(imageKeyFromObjectKey('uploads/cat.jpg')).toBe('cat.jpg');
-    expect(imageKeyFromObjectKey('thumbnails/cat.jpg/x/128.webp')).toBeUndefined();
-    expect(imageKeyFromObjectKey('other/cat.jpg')).toBeUndefined();
+    expect(parseUploadObjectKey('uploads/cat.jpg')).toEqual({ key: 'cat.jpg' });
+    expect(parseUploadObjectKey('thumbnails/cat.jpg/x/128.webp')).toBeUndefined();
+    expect(parseUploadObjectKey('other/cat.jpg')).toBeUndefined();
+  });
+
+  it('gives every claim its own original object, and reads the claim back from the object key', () => {
+    const [first, second] = [generateUploadId(), generateUploadId()];
+    expect(first).not.toBe(second);
+    const objectKey = originalObjectKey('front door (2)', first);
+    expect(objectKey).toBe(`uploads/front door (2)/${first}`);
+    expect(objectKey).not.toBe(originalObjectKey('front door (2)', second));
+    expect(parseUploadObjectKey(objectKey)).toEqual({ key: 'front door (2)', uploadId: first });
+    // Anything else below a key is not an upload the processor knows.
+    expect(parseUploadObjectKey('uploads/cat.jpg/not-an-id')).toBeUndefined();
+    expect(parseUploadObjectKey(`uploads/cat.jpg/${first}/more`)).toBeUndefined();
   });
 
   it('decodes percent-encoded path keys (API Gateway) and leaves decoded ones (serverless-offline) alone', () => {
