@@ -22,6 +22,10 @@ export function json(
 }
 
 export function errorResponse(error: unknown): { response: APIGatewayProxyResult; body: ErrorBody } {
-  const { status, body } = toErrorBody(error);
-  return { response: json(status, body), body };
+  const { status, body, retryAfterSeconds } = toErrorBody(error);
+  const headers: Record<string, string> =
+    retryAfterSeconds === undefined
+      ? {}
+      : { 'retry-after': String(Math.max(1, Math.ceil(retryAfterSeconds))) };
+  return { response: json(status, body, headers), body };
 }
