@@ -221,17 +221,9 @@ export async function processUpload(
     };
     if (!previous) logger.warn('upload without a claim; owned by admin', { imageKey: upload.key });
     if (await replaceImageRecord(previous, next)) {
-      // Thumbnails of the version this one replaces (content-addressed keys, so a same-content
-      // re-upload keeps its objects).
-      await removeUnreferenced(previous?.thumbnails ?? [], next);
-      // Originals no record describes any more: the replaced one, and a rejected upload itself (it
-      // must not stay in the bucket whatever its size).
-      const obsolete = new Set<string>();
-      if (previous?.status === 'ready' && !sameObject) obsolete.add(describedObject(previous));
-      if (next.status === 'rejected') obsolete.add(upload.objectKey);
-      if (obsolete.size) await deleteObjects([...obsolete]);
       const outcome = next.status === 'ready' ? 'ready' : 'rejected';
-      // A retry of the same event records into the same item (and minute) as its first run.
+      // Recorded first, so a failed clean-up below (retried) does not leave the upload uncounted. A
+      // retry of the same event records into the same item (and minute) as its first run.
       const firstProcessedAt =
         sameObject && previous?.sequencer === upload.sequencer && previous.processedAt
           ? previous.processedAt
@@ -241,6 +233,15 @@ export async function processUpload(
         outcome === 'ready' ? 'processed' : 'rejected',
         Date.parse(firstProcessedAt),
       );
+      // Thumbnails of the version this one replaces (content-addressed keys, so a same-content
+      // re-upload keeps its objects).
+      await removeUnreferenced(previous?.thumbnails ?? [], next);
+      // Originals no record describes any more: the replaced one, and a rejected upload itself (it
+      // must not stay in the bucket whatever its size).
+      const obsolete = new Set<string>();
+      if (previous?.status === 'ready' && !sameObject) obsolete.add(describedObject(previous));
+      if (next.status === 'rejected') obsolete.add(upload.objectKey);
+      if (obsolete.size) await deleteObjects([...obsolete]);
       logger.info('image processed', {
         imageKey: upload.key,
         uploadId: upload.uploadId,
