@@ -92,6 +92,7 @@ describe('images in the packaged template', () => {
       ],
       ['Allow', ['dynamodb:PutItem'], { 'Fn::GetAtt': ['StatsTable', 'Arn'] }],
       ['Allow', ['sqs:SendMessage'], { 'Fn::GetAtt': ['ImageProcessingFailuresQueue', 'Arn'] }],
+      ['Allow', ['kms:GenerateDataKey', 'kms:Decrypt'], { 'Fn::GetAtt': ['DataKey', 'Arn'] }],
       ['Allow', ['rekognition:DetectLabels'], '*'],
     ]);
   });
@@ -133,7 +134,7 @@ describe('images in the packaged template', () => {
     });
     expect(template.Resources.ImageProcessingFailuresQueue?.Properties).toMatchObject({
       QueueName: 'sensorcloud-dev-image-failures',
-      SqsManagedSseEnabled: true,
+      KmsMasterKeyId: { Ref: 'DataKey' },
       MessageRetentionPeriod: 1209600,
     });
     expect(template.Resources.ImageProcessingFailuresAlarm?.Properties).toMatchObject({
@@ -154,6 +155,15 @@ describe('images in the packaged template', () => {
     const processor = template.Resources.ProcessDashimageLambdaFunction?.Properties ?? {};
     const processorRole = (processor.Role as { 'Fn::GetAtt': [string] })['Fn::GetAtt'][0];
     expect(senders).toEqual([processorRole]);
+    // The data key only for that queue's encryption, through SQS.
+    const kms = statementsOf(template, 'ProcessDashimageLambdaFunction').filter((statement) =>
+      statement.Action.some((action) => action.startsWith('kms:')),
+    );
+    expect(kms).toEqual([
+      expect.objectContaining({
+        Condition: { StringEquals: { 'kms:ViaService': { 'Fn::Sub': 'sqs.${AWS::Region}.amazonaws.com' } } },
+      }),
+    ]);
   });
 
   it('alarms on image rejects under the very name, namespace and dimensions the processor emits', () => {
