@@ -161,6 +161,7 @@ describe('images in the packaged template', () => {
     );
     expect(kms).toEqual([
       expect.objectContaining({
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: a CloudFormation Fn::Sub string
         Condition: { StringEquals: { 'kms:ViaService': { 'Fn::Sub': 'sqs.${AWS::Region}.amazonaws.com' } } },
       }),
     ]);
