@@ -129,3 +129,24 @@ describe('thumbnail plan', () => {
     expect(orientedSize(800, 400, undefined)).toEqual({ width: 800, height: 400 });
   });
 });
+
+describe('S3 event records the processor cannot read', () => {
+  it('skips a record whose key has malformed percent-encoding instead of failing the whole event', async () => {
+    const { processUploadEvent } = await import('../../src/lib/images/process');
+    const { labeller } = await import('../../src/lib/images/labellers');
+    const record = (key: string, eventName = 'ObjectCreated:Put') =>
+      ({ eventName, s3: { object: { key, size: 10, eTag: 'x', sequencer: '01' } } }) as never;
+    await expect(
+      processUploadEvent(
+        {
+          Records: [
+            record('uploads/bad%E0%A4%A'),
+            record('thumbnails/x/1.webp'),
+            record('uploads/x', 'ObjectRemoved:Delete'),
+          ],
+        },
+        labeller,
+      ),
+    ).resolves.toEqual({ records: 3, outcomes: { skipped: 3 } });
+  });
+});

@@ -47,7 +47,13 @@ export interface Upload {
 }
 
 function describeUpload(record: S3EventRecord): Upload | undefined {
-  const objectKey = decodeS3EventKey(record.s3.object.key);
+  let objectKey: string;
+  try {
+    objectKey = decodeS3EventKey(record.s3.object.key);
+  } catch {
+    // Malformed percent-encoding: not a key S3 would send, and no reason to fail the other records.
+    return undefined;
+  }
   const parsed = parseUploadObjectKey(objectKey);
   if (!parsed || !isValidImageKey(parsed.key)) return undefined;
   return {
