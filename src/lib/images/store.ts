@@ -92,18 +92,31 @@ export async function claimImageKey(
       ),
     );
     if (created) return;
-    const claimed = await writtenIf(
-      dynamo.send(
-        new UpdateCommand({
-          TableName: TABLE(),
-          Key: { pk: imagePk(key), sk: IMAGE_SK },
-          UpdateExpression: 'SET #uploadId = :uploadId, #version = #version + :one',
-          ConditionExpression: 'attribute_exists(pk) AND #owner = :owner',
-          ExpressionAttributeNames: { '#uploadId': 'uploadId', '#version': 'version', '#owner': 'owner' },
-          ExpressionAttributeValues: { ':uploadId': uploadId, ':one': 1, ':owner': owner },
-        }),
-      ),
-    );
+    // A claim nobody uploaded to yet (it has a TTL) lives on from this claim; a processed image has none.
+    const reclaim = (pending: boolean) =>
+      writtenIf(
+        dynamo.send(
+          new UpdateCommand({
+            TableName: TABLE(),
+            Key: { pk: imagePk(key), sk: IMAGE_SK },
+            UpdateExpression: `SET #uploadId = :uploadId, #version = #version + :one${pending ? ', #expiresAt = :expiresAt' : ''}`,
+            ConditionExpression: `attribute_exists(pk) AND #owner = :owner AND ${pending ? 'attribute_exists' : 'attribute_not_exists'}(#expiresAt)`,
+            ExpressionAttributeNames: {
+              '#uploadId': 'uploadId',
+              '#version': 'version',
+              '#owner': 'owner',
+              '#expiresAt': 'expiresAt',
+            },
+            ExpressionAttributeValues: {
+              ':uploadId': uploadId,
+              ':one': 1,
+              ':owner': owner,
+              ...(pending ? { ':expiresAt': record.expiresAt } : {}),
+            },
+          }),
+        ),
+      );
+    const claimed = (await reclaim(true)) || (await reclaim(false));
     if (claimed) return;
     const existing = await getImageRecord(key);
     if (existing && existing.owner !== owner) throw new ConflictError(`The key ${key} is taken`);
