@@ -225,7 +225,8 @@ describe('images over HTTP (upload → thumbnails → metadata → label search 
     });
     expect(image.original).toBeUndefined();
     expect(await listKeys(`thumbnails/${key}/`)).toEqual([]);
-    expect(await listKeys(`uploads/${key}`)).toEqual([]);
+    // Deleted right after the record is written.
+    await eventually(async () => expect(await listKeys(`uploads/${key}`)).toEqual([]));
   });
 
   it('an original larger than MAX_UPLOAD_BYTES (sent past its signed size) is rejected and deleted', async () => {
@@ -249,7 +250,8 @@ describe('images over HTTP (upload → thumbnails → metadata → label search 
       thumbnails: [],
     });
     expect(image.original).toBeUndefined();
-    expect(await listKeys(`uploads/${key}`)).toEqual([]);
+    // Deleted right after the record is written.
+    await eventually(async () => expect(await listKeys(`uploads/${key}`)).toEqual([]));
   });
 
   it('a stale presigned URL (key deleted, then claimed by another device) cannot replace the new owner’s image', async () => {
