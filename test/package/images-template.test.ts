@@ -1,5 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { onFailureQueues } from '../../scripts/local/resources';
+import { printServiceConfig } from '../../scripts/local/service-config';
 import { MetricName } from '../../src/lib/observability';
 import { type CfnTemplate, packageDir, packagedTemplate } from '../support/package';
 
@@ -179,4 +181,9 @@ describe('images in the packaged template', () => {
     });
     expect(variables.POWERTOOLS_METRICS_NAMESPACE).toBe('sensorcloud/dev');
   });
+
+  it('gives the local stack the same on-failure destination (the local S3 notifications send to it)', async () => {
+    const local = await printServiceConfig('local', { ...process.env, SLS_TELEMETRY_DISABLED: '1' });
+    expect([...onFailureQueues(local)]).toEqual([['process-image', 'sensorcloud-local-image-failures']]);
+  }, 120_000);
 });
