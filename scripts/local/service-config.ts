@@ -50,6 +50,8 @@ export interface FunctionConfig {
   reservedConcurrency?: number;
   environment?: Record<string, unknown>;
   events: FunctionEvent[];
+  /** Asynchronous invocations' destinations (`{type: sqs, arn: …}` or an ARN). */
+  destinations?: { onFailure?: unknown };
 }
 
 /** The resolved serverless.yml, as `serverless print` sees it for a stage. */

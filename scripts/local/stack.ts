@@ -3,17 +3,17 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
-import { SQSClient } from '@aws-sdk/client-sqs';
-import { localCredentials, localRegion } from './aws-local';
+import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { localAccountId, localCredentials, localRegion } from './aws-local';
 import { startDynamoDbLocal } from './dynamodb-local';
 import { queueCounts, restoreQueue, snapshotQueue, startS3Emulator, startSqsEmulator } from './emulators';
 import { type Gateway, startGateway } from './gateway';
 import { lambdaApiInvoker } from './invoker';
 import { startOffline } from './offline';
 import { assertPortFree, freePort } from './ports';
-import { createResources, type LocalResources, queueFromReference } from './resources';
+import { createResources, type LocalResources, onFailureQueues, queueFromReference } from './resources';
 import { assertProjectNode } from './runtime';
-import { S3Notifications, subscriptionsFrom } from './s3-notifications';
+import { type OnFailure, onFailureRecord, S3Notifications, subscriptionsFrom } from './s3-notifications';
 import {
   functionEnvironment,
   printServiceConfig,
@@ -207,11 +207,27 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       return { source, queue };
     });
 
+    // Lambda's on-failure destinations of asynchronous (S3-triggered) functions.
+    const failureQueues = onFailureQueues(config);
+    const onFailure: OnFailure = async (functionKey, event, error, attempts) => {
+      const queue = resources.queues.find((candidate) => candidate.name === failureQueues.get(functionKey));
+      if (!queue) return false;
+      const functionArn = `arn:aws:lambda:${localRegion}:${localAccountId}:function:${functionName(functionKey)}`;
+      await sqs.send(
+        new SendMessageCommand({
+          QueueUrl: queue.url,
+          MessageBody: JSON.stringify(onFailureRecord(functionArn, event, error, attempts)),
+        }),
+      );
+      return true;
+    };
     const notifications = new S3Notifications(
       subscriptionsFrom(config.functions, config.provider.s3 ?? {}),
       invoke,
       log,
       localRegion,
+      undefined,
+      onFailure,
     );
     s3Emulator.onObjectEvent((event) => notifications.handle(event));
 

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import sharp from 'sharp';
 import { adminToken, api } from '../support/api';
 import { registerTestDevice } from '../support/devices';
 import { testLogFile } from '../support/paths';
@@ -146,4 +147,38 @@ describe('function logs and metrics of a full round trip', () => {
       _aws: { CloudWatchMetrics: [{ Namespace: 'sensorcloud/local', Dimensions: [['service']] }] },
     });
   });
+
+  it('emits the image metrics that the image-rejects alarm watches', async () => {
+    const camera = await registerTestDevice('metrics-camera');
+    const upload = (key: string, body: Buffer) =>
+      api('PUT', `/api/images/${key}`, {
+        token: camera.token,
+        rawBody: body,
+        headers: { 'content-type': 'application/octet-stream' },
+      });
+    const stamp = randomBytes(4).toString('hex');
+    const image = await sharp({
+      create: { width: 32, height: 32, channels: 3, background: '#808080' },
+    })
+      .png()
+      .toBuffer();
+    expect((await upload(`metrics-good-${stamp}`, image)).status).toBe(202);
+    expect((await upload(`metrics-bad-${stamp}`, Buffer.from('not an image'))).status).toBe(202);
+    const imageMetric = (name: string) =>
+      logLines().find((line) => line._aws !== undefined && metricNames(line).includes(name));
+    const [processed, rejected, timing] = await eventually(async () => {
+      const found = ['ImagesProcessed', 'ImagesRejected', 'ImageProcessingMs'].map(imageMetric);
+      expect(found.every((line) => line !== undefined)).toBe(true);
+      return found as LogLine[];
+    });
+    for (const line of [processed, rejected, timing]) {
+      // Namespace and dimensions exactly as the alarm (infra/resources/alarms.yml) reads them.
+      expect(line).toMatchObject({
+        service: 'sensorcloud',
+        _aws: { CloudWatchMetrics: [{ Namespace: 'sensorcloud/local', Dimensions: [['service']] }] },
+      });
+    }
+    expect(rejected?.ImagesRejected).toBeGreaterThanOrEqual(1);
+    expect(timing?.ImageProcessingMs).toEqual(expect.any(Number));
+  }, 60_000);
 });

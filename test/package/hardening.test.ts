@@ -92,11 +92,13 @@ const expectedGrants: Record<string, string[]> = {
   'create-image-upload': [
     'dynamodb:GetItem ImagesTable',
     'dynamodb:PutItem ImagesTable',
+    'dynamodb:UpdateItem ImagesTable',
     `s3:PutObject s3:${DEV_BUCKET}/uploads/*`,
   ],
   'put-image': [
     'dynamodb:GetItem ImagesTable',
     'dynamodb:PutItem ImagesTable',
+    'dynamodb:UpdateItem ImagesTable',
     `s3:PutObject s3:${DEV_BUCKET}/uploads/*`,
   ],
   'list-images': [
@@ -121,11 +123,16 @@ const expectedGrants: Record<string, string[]> = {
     'dynamodb:DeleteItem ImagesTable',
     'dynamodb:GetItem ImagesTable',
     'dynamodb:PutItem ImagesTable',
+    'dynamodb:PutItem StatsTable',
+    'kms:Decrypt DataKey',
+    'kms:GenerateDataKey DataKey',
     'rekognition:DetectLabels *',
     `s3:DeleteObject s3:${DEV_BUCKET}/thumbnails/*`,
+    `s3:DeleteObject s3:${DEV_BUCKET}/uploads/*`,
     `s3:GetObject s3:${DEV_BUCKET}/uploads/*`,
     `s3:ListBucket s3:${DEV_BUCKET}`,
     `s3:PutObject s3:${DEV_BUCKET}/thumbnails/*`,
+    'sqs:SendMessage ImageProcessingFailuresQueue',
   ],
 };
 

@@ -71,6 +71,7 @@ describe('observability and jobs in the packaged template', () => {
       [
         'ConsumerErrorsAlarm',
         'DeadLetterQueueNotEmptyAlarm',
+        'ImageProcessingFailuresAlarm',
         'ImageRejectsAlarm',
         'Ingest5xxRateAlarm',
         'OldestMessageAgeAlarm',
