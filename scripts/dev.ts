@@ -10,9 +10,12 @@ import {
   writeFileSync,
 } from 'node:fs';
 import path from 'node:path';
+import { loadLocalEnvFile } from './local/env-file';
 import { projectRoot } from './local/service-config';
 import { type LocalStack, startLocalStack } from './local/stack';
 import { localDataDir, removeStackFile, writeStackFile } from './local/stack-file';
+
+const envFile = loadLocalEnvFile(projectRoot);
 
 // Where local data persists (DynamoDB files, S3 objects, saved queue messages, keys).
 const dataDir = localDataDir();
@@ -50,8 +53,7 @@ const DUPLICATE_SIGNAL_MS = 1_500;
 
 async function main(): Promise<void> {
   const started = Date.now();
-  // Deployed functions run on nodejs22.x; the SDK's notice about this Node is noise on the console.
-  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+  if (envFile) console.log(`[local] overrides from ${envFile}`);
   if (process.argv.includes('--fresh')) rmSync(dataDir, { recursive: true, force: true });
   mkdirSync(dataDir, { recursive: true });
   const { token, source } = adminToken();

@@ -5,9 +5,13 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { localCredentials, localRegion } from './local/aws-local';
+import { loadLocalEnvFile } from './local/env-file';
+import { assertProjectNode } from './local/runtime';
 import { projectRoot, quietSlsEnv, slsBin } from './local/service-config';
 import { localDataDir, NoRunningStackError, type RunningStack, runningStack } from './local/stack-file';
 
+assertProjectNode();
+loadLocalEnvFile(projectRoot);
 const [functionKey, eventFile] = process.argv.slice(2);
 if (!functionKey || !eventFile) {
   console.error(
@@ -49,7 +53,6 @@ const result = spawnSync(
       LOCAL_MASTER_KEY_FILE: stack.masterKeyFile,
       LOCAL_ALERTS_FILE: stack.alertsFile,
       ADMIN_TOKEN: adminToken,
-      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     },
   },
 );
