@@ -2,6 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { buildConsole, watchConsole } from './console/build';
 import { projectRoot } from './local/service-config';
 import { type LocalStack, startLocalStack } from './local/stack';
 
@@ -25,10 +26,38 @@ function adminToken(): string {
   return token;
 }
 
+// The console is built at every start (esbuild: well under a second); `--console-watch` rebuilds on
+// each change under console/ and reloads open pages.
+async function startConsoleBuild(outDir: string) {
+  if (!process.argv.includes('--console-watch')) {
+    const build = await buildConsole({ outDir });
+    const kb = (Object.values(build.gzipBytes).reduce((a, b) => a + b, 0) / 1024).toFixed(1);
+    console.log(`[local] console built (${kb} KB gzipped)`);
+    return { files: { dir: outDir }, stop: async () => undefined };
+  }
+  const listeners = new Set<() => void>();
+  const watcher = await watchConsole(
+    outDir,
+    () => {
+      console.log('[local] console rebuilt; reloading open pages');
+      for (const listener of listeners) listener();
+    },
+    (message) => console.error(`[local] console build failed:\n${message}`),
+  );
+  const liveReload = {
+    subscribe(listener: () => void) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+  };
+  return { files: { dir: outDir, liveReload }, stop: () => watcher.stop() };
+}
+
 async function main(): Promise<void> {
   const started = Date.now();
   if (process.argv.includes('--fresh')) rmSync(dataDir, { recursive: true, force: true });
   const token = adminToken();
+  const consoleFiles = await startConsoleBuild(path.join(dataDir, 'console'));
   const stack: LocalStack = await startLocalStack({
     ports: {
       api: port('API_PORT', 3000),
@@ -43,11 +72,12 @@ async function main(): Promise<void> {
     env: process.env.LOG_LEVEL ? { LOG_LEVEL: process.env.LOG_LEVEL } : {},
     log: (line) => console.log(`[local] ${line}`),
     onFunctionOutput: (line) => console.log(line),
+    console: consoleFiles.files,
   });
   const seconds = ((Date.now() - started) / 1000).toFixed(1);
   const { urls } = stack;
   console.log(
-    `sensorcloud ready in ${seconds}s: API ${urls.api} | DynamoDB ${urls.dynamodb} | SQS ${urls.sqs} | S3 ${urls.s3} | Lambda ${urls.lambda} | admin token ${token}`,
+    `sensorcloud ready in ${seconds}s: console ${urls.api}/ | API ${urls.api}/api | DynamoDB ${urls.dynamodb} | SQS ${urls.sqs} | S3 ${urls.s3} | Lambda ${urls.lambda} | admin token ${token}`,
   );
 
   let stopping = false;
@@ -58,6 +88,7 @@ async function main(): Promise<void> {
     }
     stopping = true;
     console.log(`[local] ${signal}: no longer accepting requests; draining the queue into DynamoDB…`);
+    await consoleFiles.stop();
     const report = await stack.stop({ drainTimeoutMs: 20_000 });
     console.log(
       `[local] stopped (${report.drained ? 'queue drained' : 'drain timed out'}; ${report.savedMessages} message(s) kept for the next start)`,

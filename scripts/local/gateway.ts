@@ -1,4 +1,5 @@
 import http from 'node:http';
+import { type ConsoleFiles, serveConsole } from './console-files';
 
 export interface Gateway {
   url: string;
@@ -37,11 +38,18 @@ function gatewayError(status: number) {
  * It exists so that a shutdown can stop accepting requests first while the functions keep running to
  * drain the queue, which serverless-offline cannot do on its own.
  */
-export async function startGateway(port: number, upstreamPort: number, host = '127.0.0.1'): Promise<Gateway> {
+export async function startGateway(
+  port: number,
+  upstreamPort: number,
+  host = '127.0.0.1',
+  consoleFiles?: ConsoleFiles,
+): Promise<Gateway> {
   // A fresh upstream connection per request: reusing idle keep-alive sockets races with serverless
   // offline closing them (a reset request). On loopback a connection costs well under a millisecond.
   const agent = new http.Agent({ keepAlive: false });
   const server = http.createServer((request, response) => {
+    // The web console is served at the API's origin (as CloudFront does in AWS): one origin, no CORS.
+    if (consoleFiles && serveConsole(consoleFiles, request, response)) return;
     const upstream = http.request(
       {
         host: '127.0.0.1',
