@@ -11,7 +11,8 @@ export interface GlobalRollup {
   imagesRejected?: number;
   queueVisible?: number;
   queueInFlight?: number;
-  oldestMessageAgeSeconds?: number;
+  /** null where the age is not known (offline: no CloudWatch). */
+  oldestMessageAgeSeconds?: number | null;
   dlqDepth?: number;
   [field: string]: unknown;
 }

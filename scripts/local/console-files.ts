@@ -4,7 +4,8 @@ import path from 'node:path';
 
 // The console's pages (client-side routes): a reload or a bookmark of any of them gets index.html.
 // Any other path goes on to the API, so unknown routes keep their JSON 404.
-const PAGE_PATHS = /^\/(?:|signin|devices(?:\/[^/]+)?|readings|images(?:\/[^/]+)?|cache|audit|stats)\/?$/;
+export const PAGE_PATHS =
+  /^\/(?:|signin|devices(?:\/[^/]+)?|readings|images(?:\/[^/]+)?|cache|audit|stats)\/?$/;
 
 const CONTENT_TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',

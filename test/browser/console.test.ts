@@ -19,7 +19,7 @@ import { eventually } from '../support/sqs';
 
 // The web console end to end in real headless Chromium against the local stack.
 
-const HOSTILE = '<img src=x onerror="window.__pwned=1">';
+const HOSTILE = '<img src=x onerror=window.__pwned=1>';
 const measurements: Record<string, unknown> = {};
 
 async function expectCleanPage(page: Page, problems: string[], name: string): Promise<void> {
@@ -118,7 +118,7 @@ describe('web console in headless Chromium', () => {
     await navigateTo(page, 'Devices', 'Devices');
     await page.getByLabel('Name (optional)').fill(`console ${HOSTILE}`);
     await page.getByRole('button', { name: 'Register' }).click();
-    const tokenField = page.getByLabel('Device token');
+    const tokenField = page.getByRole('textbox', { name: 'Device token' });
     await tokenField.waitFor();
     const token = await tokenField.inputValue();
     expect(token).toMatch(/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]{20,}$/);
@@ -139,7 +139,7 @@ describe('web console in headless Chromium', () => {
     await page.getByRole('heading', { level: 1, name: /Device/ }).waitFor();
     expect(page.url()).toContain(`/devices/${hostileDevice.deviceId}`);
     await page.getByRole('button', { name: 'Rotate token' }).click();
-    const rotated = await page.getByLabel('Device token').inputValue();
+    const rotated = await page.getByRole('textbox', { name: 'Device token' }).inputValue();
     expect(rotated).not.toBe(token);
     expect((await api('GET', '/api/stats', { token })).status).toBe(401);
     hostileDevice.token = rotated;
@@ -249,11 +249,16 @@ describe('web console in headless Chromium', () => {
       .nth(2)
       .waitFor({ timeout: 30_000 });
     // Thumbnails appear once processed (the gallery refreshes while images are pending).
-    for (const name of [`red-${stamp}.png`, `blue-${stamp}.png`, `green-${stamp}.png`])
-      await page
-        .getByRole('link', { name: `Image ${name}` })
-        .locator('img[src^="blob:"]')
-        .waitFor({ timeout: 30_000 });
+    try {
+      for (const name of [`red-${stamp}.png`, `blue-${stamp}.png`, `green-${stamp}.png`])
+        await page
+          .getByRole('link', { name: `Image ${name}` })
+          .locator('img[src^="blob:"]')
+          .waitFor({ timeout: 60_000 });
+    } catch (error) {
+      await screenshot(page, 'failed-images');
+      throw error;
+    }
     await expectCleanPage(page, problems, 'images');
     await screenshot(page, 'images');
 
@@ -278,7 +283,7 @@ describe('web console in headless Chromium', () => {
     expect((await api('GET', `/api/images/blue-${stamp}.png`, { token: adminToken() })).status).toBe(404);
     expect(problems).toEqual([]);
     await page.context().close();
-  }, 120_000);
+  }, 180_000);
 
   it('image cache: changes settings and sees the statistics move', async () => {
     const { page, problems } = await openConsole(browser);
@@ -292,7 +297,10 @@ describe('web console in headless Chromium', () => {
       token: adminToken(),
     });
     expect(settings.body).toMatchObject({ capacityMb: 32, policy: 'random' });
-    // Traffic through the cache: the gallery twice (misses, then hits), then the rollup.
+    // Traffic through the cache: the gallery three times (misses, then hits), then the rollup. The
+    // browser's own cache is off, so every view reaches the server's.
+    const devtools = await page.context().newCDPSession(page);
+    await devtools.send('Network.setCacheDisabled', { cacheDisabled: true });
     await navigateTo(page, 'Images', 'Images');
     await page.locator('.gallery img[src^="blob:"]').first().waitFor();
     await new Promise((resolve) => setTimeout(resolve, 2_100));

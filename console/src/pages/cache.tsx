@@ -138,7 +138,6 @@ export function CachePage({ session }: { session: Session }) {
       <AsyncView result={settings} what="cache settings">
         {(current) => (
           <SettingsForm
-            key={current.updatedAt ?? ''}
             session={session}
             settings={current}
             onSaved={() => setVersion((value) => value + 1)}

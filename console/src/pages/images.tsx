@@ -2,6 +2,7 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, messageOf, type Page, requestBlobUrl } from '../api';
 import { navigate } from '../router';
 import type { Session } from '../session';
+import { keyFromFileName } from '../text';
 import { AsyncView, Empty, formatBytes, formatTime, Notice, PageTitle, useAsync } from '../ui';
 
 interface ImageSummary {
@@ -44,16 +45,6 @@ const ACCEPTED = ['image/jpeg', 'image/png', 'image/webp', 'image/gif', 'image/t
 export const imageHref = (key: string) => `/images/${encodeURIComponent(key)}`;
 export const contentPath = (key: string, size: number | 'original') =>
   `/api/images/${encodeURIComponent(key)}/content?size=${size}`;
-
-/** An image key from a file name: allowed characters kept, the rest replaced (docs/images.md: Keys). */
-export function keyFromFileName(name: string): string | undefined {
-  const cleaned = name
-    .normalize('NFC')
-    .replace(/[^\p{L}\p{N} ._~()+,!@=-]/gu, '-')
-    .replace(/^[^\p{L}\p{N}]+/u, '')
-    .slice(0, 200);
-  return cleaned || undefined;
-}
 
 /** Image bytes fetched with the session's token (an <img src> cannot send it) and shown from a blob: URL. */
 function AuthImage({

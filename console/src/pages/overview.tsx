@@ -59,7 +59,7 @@ function AdminOverview({ series }: { series: StatsSeries<GlobalRollup> }) {
         />
         <Tile
           label="Oldest message age"
-          value={latest?.oldestMessageAgeSeconds === undefined ? '—' : `${latest.oldestMessageAgeSeconds} s`}
+          value={latest?.oldestMessageAgeSeconds == null ? '—' : `${latest.oldestMessageAgeSeconds} s`}
         />
         <Tile
           label="Dead letters"

@@ -3,6 +3,7 @@ import { api, messageOf, type Page } from '../api';
 import { TimeChart } from '../chart';
 import { navigate } from '../router';
 import type { Session } from '../session';
+import { toCsv } from '../text';
 import { Empty, ErrorMessage, Loading, PageTitle, useAsync } from '../ui';
 import type { Device } from './devices';
 
@@ -43,23 +44,6 @@ const fieldValue = (row: Reading, field: string): number | null => {
 /** Time of a reading in seconds: the interrogator's clock (µs) when it sent one, else its relative time. */
 const readingSeconds = (row: Reading): number =>
   row.interrogator_timestamp > 0 ? row.interrogator_timestamp / 1_000_000 : row.relative_timestamp;
-
-const csvCell = (value: unknown): string => {
-  const text = typeof value === 'string' ? value : JSON.stringify(value ?? '');
-  // Quotes always; a leading = + - @ is neutralised so a spreadsheet never runs it as a formula.
-  const safe = /^[=+\-@\t\r]/.test(text) ? `'${text}` : text;
-  return `"${safe.replaceAll('"', '""')}"`;
-};
-
-export function toCsv(rows: Reading[]): string {
-  const header = ['id', 'absolute_timestamp', 'relative_timestamp', 'interrogator_timestamp', 'freeform'];
-  const lines = rows.map((row) =>
-    [row.id, row.absolute_timestamp, row.relative_timestamp, row.interrogator_timestamp, row.freeform]
-      .map(csvCell)
-      .join(','),
-  );
-  return `${[header.join(','), ...lines].join('\r\n')}\r\n`;
-}
 
 function downloadCsv(rows: Reading[], name: string) {
   const url = URL.createObjectURL(new Blob([toCsv(rows)], { type: 'text/csv' }));
