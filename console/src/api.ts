@@ -76,7 +76,8 @@ export async function request<T>(
 /** Bytes of an authenticated resource (image content) as a blob: URL the page may show. */
 export async function requestBlobUrl(token: string, path: string, signal?: AbortSignal): Promise<string> {
   const response = await fetch(path, {
-    headers: { authorization: `Bearer ${token}` },
+    // An image/* Accept makes API Gateway hand the bytes back as binary (binaryMediaTypes).
+    headers: { authorization: `Bearer ${token}`, accept: 'image/*' },
     signal,
     credentials: 'omit',
   });

@@ -3,7 +3,8 @@ import type http from 'node:http';
 import path from 'node:path';
 
 // The console's pages (client-side routes): a reload or a bookmark of any of them gets index.html.
-// Any other path goes on to the API, so unknown routes keep their JSON 404.
+// Any other path goes on to the API, so unknown routes keep their JSON 404. (Kept equal to the
+// CloudFront function's list in infra/resources/console.yml by test/package/console-template.test.ts.)
 export const PAGE_PATHS =
   /^\/(?:|signin|devices(?:\/[^/]+)?|readings|images(?:\/[^/]+)?|cache|audit|stats)\/?$/;
 
@@ -65,7 +66,8 @@ export function serveConsole(
   }
   let file: string;
   let cacheControl: string;
-  if (PAGE_PATHS.test(pathname)) {
+  // Pages go to browsers (which ask for HTML); API clients asking `/` for JSON keep the API's 404.
+  if (PAGE_PATHS.test(pathname) && (request.headers.accept ?? '').includes('text/html')) {
     file = path.join(files.dir, 'index.html');
     cacheControl = 'no-cache';
   } else if (/^\/assets\/[A-Za-z0-9._-]+$/.test(pathname)) {

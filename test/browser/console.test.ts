@@ -70,14 +70,19 @@ describe('web console in headless Chromium', () => {
   });
 
   it('serves the console with a strict CSP and keeps the token in sessionStorage only', async () => {
-    const response = await fetch(url('/devices'));
+    const response = await fetch(url('/devices'), { headers: { accept: 'text/html' } });
     expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toMatch(/^text\/html/);
+    // An API client asking for JSON still gets the API's answer at the same path.
+    expect((await fetch(url('/'))).headers.get('content-type')).toMatch(/json/);
     const csp = response.headers.get('content-security-policy') ?? '';
     expect(csp).toMatch(/script-src 'self'(;|$)/);
     expect(csp).not.toMatch(/unsafe-inline|unsafe-eval/);
     expect(csp).toMatch(/frame-ancestors 'none'/);
     // Unknown paths still get the API's JSON 404.
-    expect((await fetch(url('/no-such-page'))).headers.get('content-type')).toMatch(/json/);
+    expect(
+      (await fetch(url('/no-such-page'), { headers: { accept: 'text/html' } })).headers.get('content-type'),
+    ).toMatch(/json/);
 
     const { page, problems } = await openConsole(browser);
     const started = Date.now();

@@ -5,10 +5,12 @@ import { type CfnTemplate, packagedTemplate } from '../support/package';
 // the same distribution, strict headers, and client-side routes rewritten at the edge.
 
 type Behavior = Record<string, unknown> & { TargetOriginId: string };
+// biome-ignore lint/suspicious/noExplicitAny: the template is JSON walked freely by the assertions
+type Json = any;
 
 describe('console distribution in the packaged template', () => {
   let template: CfnTemplate;
-  const resource = (id: string) => template.Resources[id]?.Properties as Record<string, any>;
+  const resource = (id: string) => template.Resources[id]?.Properties as Record<string, Json>;
 
   beforeAll(async () => {
     template = await packagedTemplate();
@@ -24,7 +26,9 @@ describe('console distribution in the packaged template', () => {
     });
     expect(resource('ConsoleBucket').BucketEncryption).toBeDefined();
     expect(resource('ConsoleBucket').WebsiteConfiguration).toBeUndefined();
-    const statements = resource('ConsoleBucketPolicy').PolicyDocument.Statement as Array<Record<string, any>>;
+    const statements = resource('ConsoleBucketPolicy').PolicyDocument.Statement as Array<
+      Record<string, Json>
+    >;
     const allows = statements.filter((statement) => statement.Effect === 'Allow');
     expect(allows).toHaveLength(1);
     expect(allows[0]).toMatchObject({
@@ -39,7 +43,7 @@ describe('console distribution in the packaged template', () => {
 
   it('serves the bucket through origin access control and /api/* from API Gateway, uncached', () => {
     const config = resource('ConsoleDistribution').DistributionConfig;
-    const origins = config.Origins as Array<Record<string, any>>;
+    const origins = config.Origins as Array<Record<string, Json>>;
     const bucketOrigin = origins.find((origin) => origin.Id === 'console');
     expect(bucketOrigin?.OriginAccessControlId).toEqual({
       'Fn::GetAtt': ['ConsoleOriginAccessControl', 'Id'],
