@@ -48,7 +48,7 @@ serveWorker<ConsumerInput, ConsumerOutput>(async (input, progress) => {
   const { config } = await import('../../src/lib/config');
   const { currentDataKey } = await import('../../src/lib/crypto/data-keys');
   const { passwordKey, verifierId } = await import('../../src/lib/crypto/passwords');
-  const { packMessages, sealReadings } = await import('../../src/lib/readings/messages');
+  const { readingsMessage, sealReadings } = await import('../../src/lib/readings/messages');
   const { itemsOf } = await import('../../src/lib/readings/store');
   const { rowKey } = await import('../../src/lib/readings/rows');
   const consume = handler as unknown as (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
@@ -77,6 +77,7 @@ serveWorker<ConsumerInput, ConsumerOutput>(async (input, progress) => {
         interrogatorTime: 1_700_000_000_000_000 + index,
         freeform: freeformOf(index),
       })),
+      withPassword ? verifierId(passwordDerivedKey) : undefined,
     );
     const audit = {
       requestId: randomUUID(),
@@ -87,18 +88,9 @@ serveWorker<ConsumerInput, ConsumerOutput>(async (input, progress) => {
       rows: count,
       action: 'write' as const,
     };
-    return packMessages(
-      {
-        v: 1,
-        deviceId,
-        batchId,
-        arrivedAt: Date.now(),
-        keyId,
-        ...(withPassword ? { verifierId: verifierId(passwordDerivedKey) } : {}),
-      },
-      readings,
-      audit,
-    ).map((message) => JSON.stringify(message));
+    return [
+      JSON.stringify(readingsMessage({ deviceId, batchId, arrivedAt: Date.now(), keyId }, readings, audit)),
+    ];
   };
   const event = (bodies: string[]): SQSEvent => ({
     Records: bodies.map((body) => ({
@@ -163,9 +155,7 @@ serveWorker<ConsumerInput, ConsumerOutput>(async (input, progress) => {
           if (mode === 'raw') {
             const bodies = await makeBodies();
             const items = bodies.flatMap((body) =>
-              itemsOf(JSON.parse(body))
-                .filter((entry) => 'rt' in entry.item)
-                .map((entry) => entry.item),
+              itemsOf({ ...JSON.parse(body), seq: 0 }).readings.map((entry) => entry.item),
             );
             const started = performance.now();
             await rawWrite(items);

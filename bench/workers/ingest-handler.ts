@@ -62,7 +62,7 @@ export interface HandlerOutput {
 
 serveWorker<HandlerInput, HandlerOutput>(async (input, progress) => {
   const { handler } = await import('../../src/handlers/ingest-readings');
-  const { packMessages, sealReadings } = await import('../../src/lib/readings/messages');
+  const { readingsMessage, sealReadings } = await import('../../src/lib/readings/messages');
   const { itemsOf } = await import('../../src/lib/readings/store');
   const { rowKey } = await import('../../src/lib/readings/rows');
   const invoke = handler as unknown as (
@@ -120,6 +120,7 @@ serveWorker<HandlerInput, HandlerOutput>(async (input, progress) => {
           interrogatorTime: entry.data.interrogator_time,
           freeform: entry.data.freeform,
         })),
+        mode === 'password' ? 'AbCdEfGhIjKlMnOpQrStUv' : undefined,
       );
       const audit = {
         requestId: randomUUID(),
@@ -130,19 +131,20 @@ serveWorker<HandlerInput, HandlerOutput>(async (input, progress) => {
         rows: size,
         action: 'write' as const,
       };
-      const messages = packMessages(
+      // One message per request (spilled to S3 when over 1 MiB; the bytes are the same either way).
+      const message = readingsMessage(
         {
-          v: 1,
           deviceId: input.deviceId,
           batchId: '0mhx2k3q0AbCdEfGhIjKl',
           arrivedAt: Date.now(),
           keyId: randomUUID(),
-          ...(mode === 'password' ? { verifierId: 'AbCdEfGhIjKlMnOpQrStUv' } : {}),
         },
         sealed,
         audit,
       );
-      const items = messages.flatMap((message) => itemsOf(message));
+      const messages = [message];
+      const { readings: readingWrites, after } = itemsOf({ ...message, seq: 0 });
+      const items = [...readingWrites, ...after];
       const readingItems = items.filter((entry) => 'rt' in entry.item);
       const arrivalItems = items.filter((entry) => 'rows' in entry.item);
       const auditItems = items.filter((entry) => 'entryKey' in entry.item);

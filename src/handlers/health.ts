@@ -1,3 +1,4 @@
+import { ErrorCode } from '../lib/errors';
 import { checkHealth } from '../lib/health';
 import { publicRoute } from '../lib/http/handler';
 import { json } from '../lib/http/response';
@@ -11,7 +12,7 @@ export const handler = publicRoute(
       .map(([name]) => name);
     return json(503, {
       ...report,
-      error: { code: 'DependencyDown', message: `Unavailable: ${down.join(', ')}` },
+      error: { code: ErrorCode.ServiceUnavailable, message: `Unavailable: ${down.join(', ')}` },
     });
   },
   { body: 'none' },

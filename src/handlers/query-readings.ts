@@ -45,5 +45,5 @@ export const handler = authenticatedRoute(async (request) => {
   const { limit, cursor } = parseInput(pageQuery, request.query, 'query');
   const page = await queryReadings({ deviceId, window, password, limit, cursor });
   await audit(page.data.length);
-  return json(200, page.next ? { data: page.data, next: page.next } : { data: page.data });
+  return json(200, page);
 });

@@ -16,6 +16,11 @@ const schema = z
     DEVICES_TABLE: z.string().min(1),
     KEYS_TABLE: z.string().min(1),
     AUDIT_TABLE: z.string().min(1),
+    /** Idempotency-Key records: a retried request keeps its first arrival time. */
+    IDEMPOTENCY_TABLE: z.string().min(1),
+    IDEMPOTENCY_TTL_SECONDS: positiveInt(86_400),
+    /** Where a request whose sealed message exceeds SQS's 1 MiB is stored (the queue carries a pointer). */
+    INGEST_BUCKET: z.string().min(1),
     READINGS_QUEUE_URL: z.url(),
     READINGS_DLQ_URL: z.url(),
     IMAGES_BUCKET: z.string().min(1),
@@ -39,6 +44,10 @@ const schema = z
     MAX_FREEFORM_BYTES: positiveInt(16_384),
     QUERY_DEFAULT_LIMIT: positiveInt(1_000),
     QUERY_MAX_LIMIT: positiveInt(5_000),
+    /** JSON bytes of readings in one page: Lambda answers at most 6 MB, headers and envelope included. */
+    QUERY_MAX_PAGE_BYTES: z.coerce.number().int().min(65_536).max(5_800_000).default(5_000_000),
+    /** Rows one query request may examine (hidden ones included) before it answers with a cursor. */
+    QUERY_MAX_SCANNED_ROWS: positiveInt(10_000),
     READINGS_RETENTION_DAYS: nonNegativeInt(0),
     MAX_PASSWORDS_PER_DEVICE: positiveInt(16),
 

@@ -32,7 +32,7 @@ describe('health handler against the emulators', () => {
     const body = JSON.parse(response.body);
     expect(body.dependencies.s3.status).toBe('down');
     expect(body.dependencies.dynamodb.status).toBe('ok');
-    expect(body.error).toEqual({ code: 'DependencyDown', message: 'Unavailable: s3' });
+    expect(body.error).toEqual({ code: 'ServiceUnavailable', message: 'Unavailable: s3' });
   });
 
   it('is 503 when the table is missing', async () => {

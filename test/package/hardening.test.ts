@@ -24,10 +24,13 @@ const expectedGrants: Record<string, string[]> = {
   ],
   'ingest-readings': [
     'dynamodb:GetItem DevicesTable',
+    'dynamodb:GetItem IdempotencyTable',
+    'dynamodb:PutItem IdempotencyTable',
     'dynamodb:PutItem KeysTable',
     'dynamodb:UpdateItem DevicesTable',
     'kms:Decrypt DataKey',
     'kms:GenerateDataKey DataKey',
+    's3:PutObject s3:sensorcloud-dev-ingest-sensorcloud/readings/*',
     'sqs:SendMessage ReadingsQueue',
   ],
   'consume-readings': [
@@ -36,6 +39,7 @@ const expectedGrants: Record<string, string[]> = {
     'dynamodb:PutItem AuditTable',
     'dynamodb:PutItem ReadingsTable',
     'kms:Decrypt DataKey',
+    's3:GetObject s3:sensorcloud-dev-ingest-sensorcloud/readings/*',
     'sqs:DeleteMessage ReadingsQueue',
     'sqs:GetQueueAttributes ReadingsQueue',
     'sqs:ReceiveMessage ReadingsQueue',

@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
 import { currentDataKey } from '../../src/lib/crypto/data-keys';
-import { packMessages, type ReadingsMessage, sealReadings } from '../../src/lib/readings/messages';
+import { type InlineMessage, readingsMessage, sealReadings } from '../../src/lib/readings/messages';
 import { rowKey } from '../../src/lib/readings/rows';
 
 /** A real, sealed readings message as ingest would enqueue it. */
@@ -9,7 +9,7 @@ export async function sealedMessage(
   deviceId: string,
   count: number,
   firstRelativeTime = 0,
-): Promise<ReadingsMessage> {
+): Promise<InlineMessage> {
   const { keyId, key } = await currentDataKey(count);
   const batchId = `b${randomBytes(8).toString('hex')}`;
   const readings = sealReadings(
@@ -22,9 +22,7 @@ export async function sealedMessage(
       freeform: { n: index },
     })),
   );
-  const [message] = packMessages({ v: 1, deviceId, batchId, arrivedAt: Date.now(), keyId }, readings);
-  if (!message) throw new Error('no message');
-  return message;
+  return readingsMessage({ deviceId, batchId, arrivedAt: Date.now(), keyId }, readings);
 }
 
 export function sqsRecord(body: string, messageId: string = randomUUID()): SQSRecord {

@@ -6,6 +6,8 @@ const valid = {
   DEVICES_TABLE: 'd',
   KEYS_TABLE: 'k',
   AUDIT_TABLE: 'a',
+  IDEMPOTENCY_TABLE: 'idem',
+  INGEST_BUCKET: 'ingest',
   READINGS_QUEUE_URL: 'http://localhost:9324/000000000000/q',
   READINGS_DLQ_URL: 'http://localhost:9324/000000000000/dlq',
   IMAGES_BUCKET: 'b',

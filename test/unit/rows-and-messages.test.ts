@@ -1,4 +1,4 @@
-import { MAX_MESSAGE_BYTES, packMessages } from '../../src/lib/readings/messages';
+import { parseQueuedMessage, parseSpilledBody, readingsMessage } from '../../src/lib/readings/messages';
 import { absoluteTimestamp, encodeRelativeTime, relativeTimeRange } from '../../src/lib/readings/rows';
 
 describe('sortable relative time', () => {
@@ -37,50 +37,88 @@ describe('sortable relative time', () => {
   });
 });
 
-describe('packMessages', () => {
-  const header = { v: 1 as const, deviceId: 'd', batchId: 'b', arrivedAt: 1, keyId: 'k' };
-  const reading = (id: number, size: number) => ({
-    id: `b-${id}`,
-    rt: id,
-    it: id,
-    iv: 'AAAA',
-    ct: 'A'.repeat(size),
-  });
+describe('queued message versions', () => {
+  const reading = (id: number) => ({ id: `b-${id}`, rt: id, it: id, iv: 'AAAA', ct: 'AAAA' });
+  const audit = {
+    requestId: 'r',
+    at: 1,
+    actor: 'd',
+    route: 'PUT /api/iot',
+    deviceId: 'd',
+    rows: 2,
+    action: 'write' as const,
+  };
 
-  it('keeps small requests in one message carrying the audit entry', () => {
-    const audit = {
-      requestId: 'r',
-      at: 1,
-      actor: 'd',
-      route: 'PUT /api/iot',
-      deviceId: 'd',
-      rows: 3,
-      action: 'write' as const,
-    };
-    const messages = packMessages(header, [reading(0, 10), reading(1, 10), reading(2, 10)], audit);
-    expect(messages).toHaveLength(1);
-    expect(messages[0]?.audit).toEqual(audit);
-  });
-
-  it('splits by size, in order, with the audit entry only in the first message', () => {
-    const readings = Array.from({ length: 40 }, (_, index) => reading(index, 20_000));
-    const audit = {
-      requestId: 'r',
-      at: 1,
-      actor: 'd',
-      route: 'r',
-      deviceId: 'd',
-      rows: 40,
-      action: 'write' as const,
-    };
-    const messages = packMessages(header, readings, audit);
-    expect(messages.length).toBeGreaterThan(1);
-    for (const message of messages)
-      expect(Buffer.byteLength(JSON.stringify(message))).toBeLessThanOrEqual(MAX_MESSAGE_BYTES);
-    expect(messages.flatMap((message) => message.readings.map((r) => r.id))).toEqual(
-      readings.map((r) => r.id),
+  it('carries a whole request in one v2 message, per-reading password verifiers and the audit entry', () => {
+    const message = readingsMessage(
+      { deviceId: 'd', batchId: 'b', arrivedAt: 1, keyId: 'k' },
+      [reading(0), { ...reading(1), pv: 'verifier' }],
+      audit,
     );
-    expect(messages.map((message) => message.seq)).toEqual(messages.map((_, index) => index));
-    expect(messages.filter((message) => message.audit)).toHaveLength(1);
+    const parsed = parseQueuedMessage(JSON.stringify(message));
+    expect(parsed).toEqual({
+      kind: 'batch',
+      batch: {
+        deviceId: 'd',
+        batchId: 'b',
+        seq: 0,
+        arrivedAt: 1,
+        keyId: 'k',
+        readings: [reading(0), { ...reading(1), pv: 'verifier' }],
+        audit,
+      },
+    });
+  });
+
+  it('still reads v1 messages (e.g. redriven from the dead-letter queue): the verifier applies to every row', () => {
+    const v1 = {
+      v: 1,
+      deviceId: 'd',
+      batchId: 'b',
+      seq: 3,
+      arrivedAt: 1,
+      keyId: 'k',
+      verifierId: 'pv',
+      readings: [reading(0)],
+    };
+    const parsed = parseQueuedMessage(JSON.stringify(v1));
+    expect(parsed.kind === 'batch' && parsed.batch.seq).toBe(3);
+    expect(parsed.kind === 'batch' && parsed.batch.readings).toEqual([{ ...reading(0), pv: 'pv' }]);
+  });
+
+  it('recognises a spilled pointer and checks the stored message names the same device and batch', () => {
+    const pointer = {
+      v: 2 as const,
+      deviceId: 'd',
+      batchId: 'b',
+      arrivedAt: 1,
+      spilled: { key: 'readings/x/b.json', bytes: 10, sha256: 'A'.repeat(43) },
+    };
+    expect(parseQueuedMessage(JSON.stringify(pointer))).toEqual({ kind: 'spilled', pointer });
+    const stored = readingsMessage({ deviceId: 'other', batchId: 'b', arrivedAt: 1, keyId: 'k' }, [
+      reading(0),
+    ]);
+    expect(() => parseSpilledBody(pointer, JSON.stringify(stored))).toThrow(/does not match/);
+  });
+
+  it.each([
+    ['not JSON', '{'],
+    ['an unknown version', JSON.stringify({ v: 3, deviceId: 'd', batchId: 'b', arrivedAt: 1 })],
+    [
+      'no readings',
+      JSON.stringify({ v: 2, deviceId: 'd', batchId: 'b', arrivedAt: 1, keyId: 'k', readings: [] }),
+    ],
+    [
+      'a forged pointer hash',
+      JSON.stringify({
+        v: 2,
+        deviceId: 'd',
+        batchId: 'b',
+        arrivedAt: 1,
+        spilled: { key: 'k', bytes: 1, sha256: 'x' },
+      }),
+    ],
+  ])('refuses %s', (_, body) => {
+    expect(() => parseQueuedMessage(body)).toThrow();
   });
 });

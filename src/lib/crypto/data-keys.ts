@@ -79,7 +79,10 @@ export function dataKeyById(keyId: string): Promise<Buffer> {
   return remember(
     keyId,
     (async () => {
-      const { Item } = await dynamo.send(new GetCommand({ TableName: config.KEYS_TABLE, Key: { keyId } }));
+      // Strongly consistent: a key written moments ago by another container must be found.
+      const { Item } = await dynamo.send(
+        new GetCommand({ TableName: config.KEYS_TABLE, Key: { keyId }, ConsistentRead: true }),
+      );
       if (!Item) throw new Error(`data key ${keyId} not found`);
       return wrapper.unwrap(Buffer.from(Item.wrapped as Uint8Array), { purpose: PURPOSE, keyId });
     })(),

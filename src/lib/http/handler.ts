@@ -1,7 +1,8 @@
 import middy from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { config } from '../config';
-import { PayloadTooLargeError, ValidationError } from '../errors';
+import { isTransient } from '../aws/retry';
+import { AppError, PayloadTooLargeError, UnavailableError, ValidationError } from '../errors';
 import { logger } from '../logger';
 import { countWith, MetricName, observability } from '../observability';
 import { type Principal, principalFrom } from './principal';
@@ -104,10 +105,15 @@ function wrap(route: (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyRes
       let response: APIGatewayProxyResult;
       try {
         response = await route(event);
-      } catch (error) {
+      } catch (caught) {
+        // A dependency that is throttling or timing out is a reason to retry, not an internal error.
+        const error =
+          !(caught instanceof AppError) && isTransient(caught)
+            ? new UnavailableError('A dependency is busy; retry the request')
+            : caught;
         const handled = errorResponse(error);
         response = handled.response;
-        if (response.statusCode >= 500) logger.error('request failed', { error: error as Error });
+        if (response.statusCode >= 500) logger.error('request failed', { error: caught as Error });
         else logger.info('request rejected', { status: response.statusCode, code: handled.body.error.code });
       }
       countResponse(response.statusCode, context.functionName);

@@ -22,8 +22,12 @@ export function json(
 }
 
 export function errorResponse(error: unknown): { response: APIGatewayProxyResult; body: ErrorBody } {
-  const { status, body } = toErrorBody(error);
-  return { response: json(status, body), body };
+  const { status, body, retryAfterSeconds } = toErrorBody(error);
+  const headers: Record<string, string> =
+    retryAfterSeconds === undefined
+      ? {}
+      : { 'retry-after': String(Math.max(1, Math.ceil(retryAfterSeconds))) };
+  return { response: json(status, body, headers), body };
 }
 
 /**

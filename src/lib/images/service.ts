@@ -1,5 +1,5 @@
 import { config } from '../config';
-import { AppError, NotFoundError, ValidationError } from '../errors';
+import { NotFoundError, UnsupportedMediaTypeError, ValidationError } from '../errors';
 import type { Principal } from '../http/principal';
 import { logger } from '../logger';
 import { generateImageKey, originalObjectKey, thumbnailPrefix } from './keys';
@@ -85,17 +85,13 @@ export async function putImage(
 ): Promise<{ key: string; status: 'pending' }> {
   const declared = (body.contentType ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
   if (!BINARY_TYPES.has(declared))
-    throw new AppError(
-      415,
-      'UnsupportedMediaType',
+    throw new UnsupportedMediaTypeError(
       `Send the image bytes with Content-Type application/octet-stream or one of ${UPLOAD_CONTENT_TYPES.join(', ')}`,
     );
   // A body that was not delivered as binary has lost bytes on the way (serverless-offline treats
   // only application/octet-stream as binary).
   if (body.bytes && !body.binary)
-    throw new AppError(
-      415,
-      'UnsupportedMediaType',
+    throw new UnsupportedMediaTypeError(
       'The body did not arrive as binary data; send it with Content-Type application/octet-stream',
     );
   if (!body.bytes?.length) throw new ValidationError('body: the image bytes are missing', { field: 'body' });

@@ -4,9 +4,9 @@ import {
   type Message,
   type MessageAttributeValue,
   ReceiveMessageCommand,
-  SendMessageBatchCommand,
 } from '@aws-sdk/client-sqs';
 import { sqs } from '../aws/sqs';
+import { sendMessages } from '../aws/sqs-batch';
 import { logger } from '../logger';
 import { count, gauge, MetricName } from '../observability';
 import { queueDepth } from '../stats/queues';
@@ -44,17 +44,15 @@ async function moveBatch(
   from: string,
   to: string,
 ): Promise<{ moved: number; failed: number }> {
-  const sent = await sqs.send(
-    new SendMessageBatchCommand({
-      QueueUrl: to,
-      Entries: messages.map((message, index) => ({
-        Id: String(index),
-        MessageBody: message.Body ?? '',
-        MessageAttributes: attributesOf(message),
-      })),
+  // Sent in as many calls as SQS's limits need (10 entries and 1 MiB per call), retried on throttling.
+  const failures = await sendMessages(
+    to,
+    messages.map((message, index) => {
+      const attributes = attributesOf(message);
+      return { id: String(index), body: message.Body ?? '', ...(attributes ? { attributes } : {}) };
     }),
   );
-  const failed = new Set((sent.Failed ?? []).map((entry) => Number(entry.Id)));
+  const failed = new Set(failures.map((failure) => Number(failure.id)));
   const moved = messages.filter((_, index) => !failed.has(index));
   const kept = messages.filter((_, index) => failed.has(index));
   if (moved.length > 0) {
@@ -68,7 +66,7 @@ async function moveBatch(
   if (kept.length > 0) {
     logger.warn('dead letters not moved', {
       messageIds: kept.map((message) => message.MessageId),
-      errorCodes: (sent.Failed ?? []).map((entry) => entry.Code),
+      errorCodes: failures.map((failure) => failure.code),
     });
     // Visible again at once, for the next run.
     await sqs.send(

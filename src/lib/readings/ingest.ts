@@ -1,6 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
-import { sqs } from '../aws/sqs';
+import { MAX_SQS_MESSAGE_BYTES, sendMessages, sqsMessageBytes } from '../aws/sqs-batch';
 import { config } from '../config';
 import { currentDataKey } from '../crypto/data-keys';
 import { passwordKey, verifierId } from '../crypto/passwords';
@@ -8,17 +7,16 @@ import { getDevice, rememberPasswordVerifier } from '../devices/devices';
 import { UnavailableError } from '../errors';
 import { logger } from '../logger';
 import { count, MetricName } from '../observability';
+import { arrivalTimeFor, requestFingerprint } from './idempotency';
 import {
   type AuditEntry,
   CORRELATION_ATTRIBUTE,
-  MAX_BATCH_BYTES,
-  MAX_BATCH_ENTRIES,
-  MESSAGE_ATTRIBUTE_BYTES,
-  packMessages,
-  type ReadingsMessage,
+  readingsMessage,
+  type SealedReading,
   sealReadings,
 } from './messages';
 import { rowKey } from './rows';
+import { spillMessage } from './spill';
 import type { IncomingReading } from './wire';
 
 export interface IngestRequest {
@@ -31,8 +29,6 @@ export interface IngestRequest {
   /** Client-chosen key making a retried request rewrite the same rows instead of adding copies. */
   idempotencyKey?: string;
 }
-
-const SEND_ATTEMPTS = 4;
 
 /** Time-ordered and unique; derived from the idempotency key when the client sent one. */
 function newBatchId(deviceId: string, idempotencyKey?: string): string {
@@ -53,78 +49,14 @@ function byPassword(readings: IncomingReading[]): Map<string | undefined, number
   return groups;
 }
 
-async function sendAll(messages: ReadingsMessage[], correlationId: string): Promise<void> {
-  const bodies = messages.map((message) => JSON.stringify(message));
-  // Entries per call: at most 10 and 1 MiB together.
-  const calls: number[][] = [];
-  let call: number[] = [];
-  let bytes = 0;
-  bodies.forEach((body, index) => {
-    const size = Buffer.byteLength(body) + MESSAGE_ATTRIBUTE_BYTES;
-    if (call.length === MAX_BATCH_ENTRIES || bytes + size > MAX_BATCH_BYTES) {
-      calls.push(call);
-      call = [];
-      bytes = 0;
-    }
-    call.push(index);
-    bytes += size;
-  });
-  if (call.length) calls.push(call);
-
-  await Promise.all(
-    calls.map(async (indexes) => {
-      let pending = indexes;
-      for (let attempt = 1; pending.length > 0; attempt += 1) {
-        const result = await sqs.send(
-          new SendMessageBatchCommand({
-            QueueUrl: config.READINGS_QUEUE_URL,
-            Entries: pending.map((index) => ({
-              Id: String(index),
-              MessageBody: bodies[index],
-              MessageAttributes: {
-                [CORRELATION_ATTRIBUTE]: { DataType: 'String', StringValue: correlationId },
-              },
-            })),
-          }),
-        );
-        const failed = new Set((result.Failed ?? []).map((entry) => Number(entry.Id)));
-        pending = pending.filter((index) => failed.has(index));
-        if (pending.length === 0) return;
-        if (attempt >= SEND_ATTEMPTS) {
-          logger.error('could not enqueue readings', { failedMessages: pending.length });
-          throw new UnavailableError('The readings queue is not accepting messages; retry later');
-        }
-        await new Promise((resolve) => setTimeout(resolve, 2 ** attempt * 25 + Math.random() * 25));
-      }
-    }),
-  );
-}
-
-/**
- * Seals every reading (AES-256-GCM, per-row IV, AAD = device + reading id) and enqueues them; resolves
- * only when every message is in SQS, which is when the API may answer 202.
- */
-export async function acceptReadings(request: IngestRequest): Promise<{ ids: string[] }> {
+/** Seals each reading under its device's key, and its password's when it has one; ids in request order. */
+async function sealAll(request: IngestRequest, ids: string[], dataKey: Buffer): Promise<SealedReading[]> {
   const { deviceId, readings } = request;
-  const arrivedAt = Date.now();
-  const batchId = newBatchId(deviceId, request.idempotencyKey);
-  const ids = readings.map((_, index) => `${batchId}-${index}`);
-  const { keyId, key: dataKey } = await currentDataKey(readings.length);
   const groups = byPassword(readings);
   const device = [...groups.keys()].some((password) => password !== undefined)
     ? await getDevice(deviceId)
     : undefined;
-
-  const audit: AuditEntry = {
-    requestId: request.requestId,
-    at: arrivedAt,
-    actor: request.actor,
-    route: request.route,
-    deviceId,
-    rows: readings.length,
-    action: 'write',
-  };
-  const messages: ReadingsMessage[] = [];
+  const sealed = new Array<SealedReading>(readings.length);
   for (const [password, indexes] of groups) {
     let passwordDerivedKey: Buffer | undefined;
     let verifier: string | undefined;
@@ -133,25 +65,58 @@ export async function acceptReadings(request: IngestRequest): Promise<{ ids: str
       verifier = verifierId(passwordDerivedKey);
       await rememberPasswordVerifier(device, verifier);
     }
-    const sealed = sealReadings(
+    const group = sealReadings(
       rowKey(dataKey, deviceId, passwordDerivedKey),
       deviceId,
       indexes.map((index) => {
         const { relativeTime, interrogatorTime, freeform } = readings[index] as IncomingReading;
         return { id: ids[index] as string, relativeTime, interrogatorTime, freeform };
       }),
+      verifier,
     );
-    messages.push(
-      ...packMessages(
-        { v: 1, deviceId, batchId, arrivedAt, keyId, ...(verifier ? { verifierId: verifier } : {}) },
-        sealed,
-        audit,
-        messages.length,
-      ),
-    );
+    indexes.forEach((index, position) => {
+      sealed[index] = group[position] as SealedReading;
+    });
   }
-  await sendAll(messages, request.requestId);
+  return sealed;
+}
+
+/**
+ * Seals every reading (AES-256-GCM, per-row IV, AAD = device + reading id) and enqueues the request
+ * as ONE message (inline, or spilled to the ingest bucket when over SQS's 1 MiB), so it is in the
+ * queue whole or not at all; resolves only then, which is when the API may answer 202.
+ */
+export async function acceptReadings(request: IngestRequest): Promise<{ ids: string[] }> {
+  const { deviceId, readings } = request;
+  const now = Date.now();
+  const batchId = newBatchId(deviceId, request.idempotencyKey);
+  const arrivedAt = request.idempotencyKey
+    ? await arrivalTimeFor(batchId, deviceId, requestFingerprint(readings), now)
+    : now;
+  const ids = readings.map((_, index) => `${batchId}-${index}`);
+  const { keyId, key: dataKey } = await currentDataKey(readings.length);
+  const audit: AuditEntry = {
+    requestId: request.requestId,
+    at: now,
+    actor: request.actor,
+    route: request.route,
+    deviceId,
+    rows: readings.length,
+    action: 'write',
+  };
+  const header = { deviceId, batchId, arrivedAt };
+  const message = readingsMessage({ ...header, keyId }, await sealAll(request, ids, dataKey), audit);
+  const attributes = { [CORRELATION_ATTRIBUTE]: { DataType: 'String', StringValue: request.requestId } };
+  let body = JSON.stringify(message);
+  const spilled = sqsMessageBytes({ body, attributes }) > MAX_SQS_MESSAGE_BYTES;
+  if (spilled) body = JSON.stringify(await spillMessage(header, body));
+
+  const failed = await sendMessages(config.READINGS_QUEUE_URL, [{ id: '0', body, attributes }]);
+  if (failed.length > 0) {
+    logger.error('could not enqueue readings', { batchId, errorCode: failed[0]?.code });
+    throw new UnavailableError('The readings queue is not accepting messages; retry later');
+  }
   count(MetricName.ReadingsAccepted, readings.length);
-  logger.info('readings accepted', { readings: readings.length, messages: messages.length, batchId });
+  logger.info('readings accepted', { readings: readings.length, batchId, spilled });
   return { ids };
 }

@@ -1,12 +1,12 @@
-import { BatchGetCommand, QueryCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod';
-import { dynamo } from '../aws/dynamo';
+import { batchGet } from '../aws/batch';
+import { queryPages } from '../aws/paging';
 import { config } from '../config';
 import { open } from '../crypto/cipher';
 import { dataKeyById } from '../crypto/data-keys';
 import { passwordKey, verifierId } from '../crypto/passwords';
 import { getDevice } from '../devices/devices';
-import { ForbiddenError } from '../errors';
+import { ForbiddenError, UnavailableError } from '../errors';
 import { logger } from '../logger';
 import { count, MetricName } from '../observability';
 import { decodeCursor, encodeCursor } from '../pagination';
@@ -43,11 +43,23 @@ export interface QueryRequest {
   cursor?: string;
 }
 
+export interface ReadingsPage {
+  data: WireRow[];
+  next?: string;
+  /** Rows of the window this page passed over because they were sealed with another (or no) db_password. */
+  hidden?: number;
+  /** Ids of rows that failed authentication (tampered or misplaced): never returned, never silently. */
+  unreadable?: string[];
+}
+
 const MIN_RELATIVE = -(2 ** 53) + 1;
 const MAX_RELATIVE = 2 ** 53 - 1;
 
-const rangeCursor = z.strictObject({ sk: z.string().max(200) });
-const arrivalCursor = z.strictObject({ a: z.string().max(200), o: z.number().int().min(0) });
+const rangeCursor = z.strictObject({ sk: z.string().min(1).max(200) });
+const arrivalCursor = z.strictObject({
+  a: z.string().min(1).max(200),
+  o: z.number().int().min(0).max(100_000),
+});
 
 interface Access {
   verifier?: string;
@@ -69,11 +81,153 @@ async function accessFor(deviceId: string, password: string | undefined): Promis
 /** Rows written without a password, and rows written with exactly the presented one. */
 const readable = (item: ReadingItem, access: Access) => item.pv === undefined || item.pv === access.verifier;
 
-async function decrypt(items: ReadingItem[], access: Access): Promise<WireRow[]> {
+const TAG_BYTES = 16;
+
+/**
+ * The bytes a row adds to the response, known before decrypting: its freeform's JSON is exactly the
+ * sealed plaintext (ingest sealed JSON.stringify of it), so ciphertext length minus the tag.
+ */
+function rowBytes(item: ReadingItem): number {
+  const frame = JSON.stringify({
+    id: item.id,
+    absolute_timestamp: absoluteTimestamp(item.at),
+    relative_timestamp: item.rt,
+    interrogator_timestamp: item.it,
+    freeform: 0,
+  });
+  return Buffer.byteLength(frame) - 1 + Math.max(0, item.ct.length - TAG_BYTES) + 1;
+}
+
+/** Collects a page in key order within every bound: rows, response bytes, rows examined. */
+class PageBuilder {
+  readonly items: ReadingItem[] = [];
+  hidden = 0;
+  examined = 0;
+  private bytes = 0;
+
+  constructor(
+    private readonly limit: number,
+    private readonly access: Access,
+  ) {}
+
+  /** 'full' when the item does not fit (it starts the next page); 'added' or 'hidden' otherwise. */
+  offer(item: ReadingItem): 'added' | 'hidden' | 'full' {
+    if (!readable(item, this.access)) {
+      this.examined += 1;
+      this.hidden += 1;
+      return 'hidden';
+    }
+    const size = rowBytes(item);
+    // A single row always fits (freeform ≤ 16 KB): the first row of a page is never refused.
+    if (
+      this.items.length === this.limit ||
+      (this.items.length > 0 && this.bytes + size > config.QUERY_MAX_PAGE_BYTES)
+    )
+      return 'full';
+    this.examined += 1;
+    this.items.push(item);
+    this.bytes += size;
+    return 'added';
+  }
+
+  /** Examined enough rows for one request: the page ends here even if short (the cursor says where). */
+  get exhausted(): boolean {
+    return this.examined >= config.QUERY_MAX_SCANNED_ROWS;
+  }
+}
+
+/** Relative-time windows: a Query on the table's sort key, paged by the last key examined. */
+async function rangePage(request: QueryRequest, start: number, end: number, page: PageBuilder) {
+  const bounds = relativeTimeRange(start, end);
+  const position = decodeCursor(request.cursor, rangeCursor);
+  // A cursor outside the window (forged, or from another window) is answered as an empty end.
+  if (position && (position.sk < bounds.from || position.sk > bounds.to)) return undefined;
+  let lastExamined: string | undefined;
+  for await (const { items } of queryPages({
+    TableName: config.READINGS_TABLE,
+    KeyConditionExpression: 'deviceId = :device AND sk BETWEEN :from AND :to',
+    ExpressionAttributeValues: { ':device': request.deviceId, ':from': bounds.from, ':to': bounds.to },
+    Limit: Math.min(1_000, request.limit + 1),
+    ...(position ? { ExclusiveStartKey: { deviceId: request.deviceId, sk: position.sk } } : {}),
+  })) {
+    for (const item of items as unknown as ReadingItem[]) {
+      if (page.offer(item) === 'full') return lastExamined ? { sk: lastExamined } : undefined;
+      lastExamined = item.sk;
+      if (page.exhausted) return { sk: lastExamined };
+    }
+  }
+  return undefined;
+}
+
+/** "Arrived in the last n seconds": the arrival log names the rows, read with BatchGetItem. */
+async function recentPage(request: QueryRequest, seconds: number, page: PageBuilder) {
+  const position = decodeCursor(request.cursor, arrivalCursor);
+  const since = arrivalLowerBound(Date.now() - seconds * 1000);
+  // Arrival keys are unique and ordered: a cursor resumes at its arrival item (inclusive), at an offset.
+  const from = position && position.a > since ? position.a : since;
+  // Row keys in arrival order, with where each sits in the log (a cursor can resume inside an arrival).
+  const keys: Array<{ sk: string; a: string; o: number }> = [];
+  let more: { a: string; o: number } | undefined;
+  collect: for await (const { items } of queryPages({
+    TableName: config.READINGS_TABLE,
+    KeyConditionExpression: 'deviceId = :arrivals AND sk >= :from',
+    ExpressionAttributeValues: { ':arrivals': arrivalsPartition(request.deviceId), ':from': from },
+    Limit: 100,
+  })) {
+    for (const arrival of items as Array<{ sk: string; rows: string[] }>) {
+      const skip = position && arrival.sk === position.a ? position.o : 0;
+      for (let offset = skip; offset < arrival.rows.length; offset += 1) {
+        if (keys.length === request.limit) {
+          more = { a: arrival.sk, o: offset };
+          break collect;
+        }
+        keys.push({ sk: arrival.rows[offset] as string, a: arrival.sk, o: offset });
+      }
+    }
+  }
+  // Arrival entries are written only after their rows, so a key with no row is one TTL removed.
+  const found = new Map(
+    (
+      (await batchGet(
+        config.READINGS_TABLE,
+        keys.map(({ sk }) => ({ deviceId: request.deviceId, sk })),
+        ['deviceId', 'sk'],
+      )) as unknown as ReadingItem[]
+    ).map((item) => [item.sk, item]),
+  );
+  const seen = new Set<string>();
+  for (const key of keys) {
+    const item = found.get(key.sk);
+    // The same row listed twice (a retried request before idempotency records existed) is returned once.
+    if (!item || seen.has(key.sk)) continue;
+    seen.add(key.sk);
+    if (page.offer(item) === 'full') return { a: key.a, o: key.o };
+  }
+  return more;
+}
+
+/**
+ * Opens each row. A data key that cannot be had (not found yet, KMS or DynamoDB busy) fails the whole
+ * request with a retryable 503: a page never silently shrinks. A row that fails authentication is
+ * reported by id, counted and logged (an alarm watches DecryptFailures).
+ */
+async function decrypt(
+  items: ReadingItem[],
+  access: Access,
+): Promise<{ rows: WireRow[]; unreadable: string[] }> {
   const rows: WireRow[] = [];
+  const unreadable: string[] = [];
   for (const item of items) {
+    let dataKey: Buffer;
     try {
-      const dataKey = await dataKeyById(item.kid);
+      dataKey = await dataKeyById(item.kid);
+    } catch (error) {
+      logger.warn('data key not available', { keyId: item.kid, errorName: (error as Error).name });
+      throw new UnavailableError(
+        'A key needed to read these readings is not available yet; retry the request',
+      );
+    }
+    try {
       const key = rowKey(dataKey, item.deviceId, item.pv ? access.passwordDerivedKey : undefined);
       const plaintext = open(
         key,
@@ -88,12 +242,12 @@ async function decrypt(items: ReadingItem[], access: Access): Promise<WireRow[]>
         freeform: JSON.parse(plaintext.toString('utf8')),
       });
     } catch (error) {
-      // Integrity failure (tampered or misplaced row): never return garbage; leave it out and alert.
-      logger.error('reading failed to decrypt', { readingId: item.id, errorName: (error as Error).name });
+      logger.error('reading failed authentication', { readingId: item.id, errorName: (error as Error).name });
       count(MetricName.DecryptFailures);
+      unreadable.push(item.id);
     }
   }
-  return rows;
+  return { rows, unreadable };
 }
 
 /** Sorted as the original service sorts: by interrogator timestamp (then relative time, id). */
@@ -102,120 +256,28 @@ const byInterrogatorTime = (a: WireRow, b: WireRow) =>
   a.relative_timestamp - b.relative_timestamp ||
   (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 
-/** Relative-time windows: a Query on the table's sort key, paged by the last key examined. */
-async function rangeItems(
-  request: QueryRequest,
-  start: number,
-  end: number,
-  access: Access,
-): Promise<{ items: ReadingItem[]; next?: Record<string, unknown> }> {
-  const bounds = relativeTimeRange(start, end);
-  const position = decodeCursor(request.cursor, rangeCursor);
-  const items: ReadingItem[] = [];
-  let exclusiveStart: Record<string, unknown> | undefined = position
-    ? { deviceId: request.deviceId, sk: position.sk }
-    : undefined;
-  for (;;) {
-    const input: QueryCommandInput = {
-      TableName: config.READINGS_TABLE,
-      KeyConditionExpression: 'deviceId = :device AND sk BETWEEN :from AND :to',
-      ExpressionAttributeValues: { ':device': request.deviceId, ':from': bounds.from, ':to': bounds.to },
-      Limit: request.limit - items.length + 1,
-      ExclusiveStartKey: exclusiveStart,
-    };
-    const { Items = [], LastEvaluatedKey } = await dynamo.send(new QueryCommand(input));
-    for (const item of Items as ReadingItem[]) {
-      if (!readable(item, access)) continue;
-      if (items.length === request.limit) {
-        // One more readable row exists: the page ends at the last one returned.
-        return { items, next: { sk: (items[items.length - 1] as ReadingItem).sk } };
-      }
-      items.push(item);
-    }
-    if (!LastEvaluatedKey) return { items };
-    exclusiveStart = LastEvaluatedKey;
-  }
-}
-
-/** "Arrived in the last n seconds": a Query on the arrival log, then the rows it lists. */
-async function recentItems(
-  request: QueryRequest,
-  seconds: number,
-  access: Access,
-): Promise<{ items: ReadingItem[]; next?: Record<string, unknown> }> {
-  const position = decodeCursor(request.cursor, arrivalCursor);
-  const since = arrivalLowerBound(Date.now() - seconds * 1000);
-  // Arrival keys are unique and ordered: a cursor resumes at its arrival item (inclusive), at an offset.
-  const from = position && position.a > since ? position.a : since;
-  const keys: Array<{ sk: string }> = [];
-  let next: Record<string, unknown> | undefined;
-  let exclusiveStart: Record<string, unknown> | undefined;
-  collect: for (;;) {
-    const { Items = [], LastEvaluatedKey } = await dynamo.send(
-      new QueryCommand({
-        TableName: config.READINGS_TABLE,
-        KeyConditionExpression: 'deviceId = :arrivals AND sk >= :from',
-        ExpressionAttributeValues: { ':arrivals': arrivalsPartition(request.deviceId), ':from': from },
-        ExclusiveStartKey: exclusiveStart,
-        Limit: 100,
-      }),
-    );
-    for (const arrival of Items as Array<{ sk: string; rows: string[] }>) {
-      const skip = position && arrival.sk === position.a ? position.o : 0;
-      const rows = arrival.rows.slice(skip);
-      if (rows.length === 0) continue;
-      const room = request.limit - keys.length;
-      if (room === 0) {
-        next = { a: arrival.sk, o: skip };
-        break collect;
-      }
-      keys.push(...rows.slice(0, room).map((sk) => ({ sk })));
-      if (rows.length > room) {
-        next = { a: arrival.sk, o: skip + room };
-        break collect;
-      }
-    }
-    if (!LastEvaluatedKey) break;
-    exclusiveStart = LastEvaluatedKey;
-  }
-  const items = (await getReadings(request.deviceId, keys)).filter((item) => readable(item, access));
-  return { items, next };
-}
-
-async function getReadings(deviceId: string, keys: Array<{ sk: string }>): Promise<ReadingItem[]> {
-  const items: ReadingItem[] = [];
-  for (let index = 0; index < keys.length; index += 100) {
-    let pending: Array<Record<string, unknown>> = keys
-      .slice(index, index + 100)
-      .map(({ sk }) => ({ deviceId, sk }));
-    for (let attempt = 0; pending.length > 0; attempt += 1) {
-      const { Responses = {}, UnprocessedKeys = {} } = await dynamo.send(
-        new BatchGetCommand({ RequestItems: { [config.READINGS_TABLE]: { Keys: pending } } }),
-      );
-      items.push(...((Responses[config.READINGS_TABLE] ?? []) as ReadingItem[]));
-      pending = (UnprocessedKeys[config.READINGS_TABLE]?.Keys ?? []) as Array<Record<string, unknown>>;
-      if (pending.length > 0) {
-        if (attempt >= 6) throw new Error('readings could not be read (throttled)');
-        await new Promise((resolve) => setTimeout(resolve, Math.random() * 50 * 2 ** attempt));
-      }
-    }
-  }
-  return items;
-}
-
-/** A page of a device's readings in a window; its cost grows with the rows returned, not the table. */
-export async function queryReadings(request: QueryRequest): Promise<{ data: WireRow[]; next?: string }> {
+/**
+ * A page of a device's readings in a window. Bounded in rows (`limit`), in response bytes (within
+ * Lambda's 6 MB) and in rows examined per request; its cost grows with the rows returned, not the table.
+ */
+export async function queryReadings(request: QueryRequest): Promise<ReadingsPage> {
   const access = await accessFor(request.deviceId, request.password);
   const { window } = request;
-  const page =
+  const page = new PageBuilder(request.limit, access);
+  const next =
     window.kind === 'recent'
-      ? await recentItems(request, window.seconds, access)
-      : await rangeItems(
+      ? await recentPage(request, window.seconds, page)
+      : await rangePage(
           request,
           window.kind === 'all' ? MIN_RELATIVE : window.start,
           window.kind === 'between' ? window.end : MAX_RELATIVE,
-          access,
+          page,
         );
-  const data = (await decrypt(page.items, access)).sort(byInterrogatorTime);
-  return { data, next: encodeCursor(page.next) };
+  const { rows, unreadable } = await decrypt(page.items, access);
+  const result: ReadingsPage = { data: rows.sort(byInterrogatorTime) };
+  const cursor = encodeCursor(next);
+  if (cursor) result.next = cursor;
+  if (page.hidden > 0) result.hidden = page.hidden;
+  if (unreadable.length > 0) result.unreadable = unreadable;
+  return result;
 }

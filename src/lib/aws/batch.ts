@@ -1,0 +1,195 @@
+import {
+  BatchGetCommand,
+  type BatchGetCommandOutput,
+  BatchWriteCommand,
+  type BatchWriteCommandOutput,
+} from '@aws-sdk/lib-dynamodb';
+import { UnavailableError } from '../errors';
+import { logger } from '../logger';
+import { mapConcurrent } from './concurrency';
+import { dynamo } from './dynamo';
+import { backoffDelay, defaultRetryPolicy, hasTimeFor, isTransient, type RetryPolicy, sleep } from './retry';
+
+// DynamoDB's batch APIs within every limit they have: BatchWriteItem 25 requests and 16 MB, items
+// ≤ 400 KB; BatchGetItem 100 keys and 16 MB of response (the rest comes back as UnprocessedKeys);
+// neither accepts the same key twice in one call. Unprocessed items and keys, and throttled calls,
+// are retried with backoff; what still fails is reported, never dropped.
+
+export const MAX_BATCH_WRITE_ITEMS = 25;
+export const MAX_BATCH_GET_KEYS = 100;
+export const MAX_ITEM_BYTES = 400 * 1024;
+const MAX_BATCH_WRITE_BYTES = 16 * 1024 * 1024;
+
+type Item = Record<string, unknown>;
+
+/** DynamoDB's item size: attribute names plus values (strings UTF-8, numbers ≤ 21, binaries raw). */
+export function itemBytes(value: unknown): number {
+  if (value === null || value === undefined || typeof value === 'boolean') return 1;
+  if (typeof value === 'string') return Buffer.byteLength(value);
+  if (typeof value === 'number' || typeof value === 'bigint') return 21;
+  if (value instanceof Uint8Array) return value.byteLength;
+  if (value instanceof Set) return [...value].reduce<number>((sum, member) => sum + itemBytes(member), 0);
+  if (Array.isArray(value)) return 3 + value.reduce<number>((sum, member) => sum + 1 + itemBytes(member), 0);
+  let bytes = 3;
+  for (const [name, member] of Object.entries(value as Item)) {
+    if (member !== undefined) bytes += Buffer.byteLength(name) + 1 + itemBytes(member);
+  }
+  return bytes;
+}
+
+/** One put, with the names of its table's key attributes (to match unprocessed items back). */
+export interface PutWrite {
+  table: string;
+  item: Item;
+  keyAttributes: readonly string[];
+}
+
+const keyString = (table: string, item: Item, keyAttributes: readonly string[]) =>
+  `${table}\n${keyAttributes.map((name) => JSON.stringify(item[name] ?? null)).join('\n')}`;
+
+export interface BatchOptions {
+  /** Epoch ms after which no retry starts. */
+  deadline?: number;
+  /** Calls in flight at once. */
+  concurrency?: number;
+  retry?: Partial<RetryPolicy>;
+}
+
+/**
+ * Puts every item; returns the writes that could not be made (after retries, or past the deadline).
+ * Writes to the same key are made once (the last one wins); if that fails, every write naming the key
+ * is returned. An item over 400 KB is never sent (DynamoDB would refuse the whole call): it is
+ * returned as unwritten.
+ */
+export async function batchPut(writes: readonly PutWrite[], options: BatchOptions = {}): Promise<PutWrite[]> {
+  const byKey = new Map<string, { write: PutWrite; all: PutWrite[]; bytes: number }>();
+  const keyAttributesOf = new Map<string, readonly string[]>();
+  const oversize: PutWrite[] = [];
+  for (const write of writes) {
+    keyAttributesOf.set(write.table, write.keyAttributes);
+    const bytes = itemBytes(write.item);
+    if (bytes > MAX_ITEM_BYTES) {
+      logger.error('item over the DynamoDB item limit', { table: write.table, bytes });
+      oversize.push(write);
+      continue;
+    }
+    const key = keyString(write.table, write.item, write.keyAttributes);
+    const existing = byKey.get(key);
+    if (existing) {
+      existing.write = write;
+      existing.all.push(write);
+    } else byKey.set(key, { write, all: [write], bytes });
+  }
+  const chunks: string[][] = [];
+  let chunk: string[] = [];
+  let chunkBytes = 0;
+  for (const [key, { bytes }] of byKey) {
+    if (chunk.length === MAX_BATCH_WRITE_ITEMS || chunkBytes + bytes > MAX_BATCH_WRITE_BYTES) {
+      chunks.push(chunk);
+      chunk = [];
+      chunkBytes = 0;
+    }
+    chunk.push(key);
+    chunkBytes += bytes;
+  }
+  if (chunk.length > 0) chunks.push(chunk);
+
+  const policy = { ...defaultRetryPolicy, attempts: 8, ...options.retry, deadline: options.deadline };
+  const unwritten = await mapConcurrent(chunks, options.concurrency ?? 4, async (keys) => {
+    let pending = keys;
+    for (let attempt = 0; pending.length > 0; attempt += 1) {
+      const requestItems: Record<string, Array<{ PutRequest: { Item: Item } }>> = {};
+      for (const key of pending) {
+        const { write } = byKey.get(key) as { write: PutWrite };
+        const requests = requestItems[write.table] ?? [];
+        requests.push({ PutRequest: { Item: write.item } });
+        requestItems[write.table] = requests;
+      }
+      let output: BatchWriteCommandOutput | undefined;
+      try {
+        output = await dynamo.send(new BatchWriteCommand({ RequestItems: requestItems }));
+      } catch (error) {
+        if (!isTransient(error)) {
+          logger.error('batch write failed', { errorName: (error as Error).name, requests: pending.length });
+          return pending;
+        }
+      }
+      if (output) {
+        const left = new Set<string>();
+        for (const [table, requests] of Object.entries(output.UnprocessedItems ?? {})) {
+          const attributes = keyAttributesOf.get(table) ?? [];
+          for (const request of requests) {
+            const item = request.PutRequest?.Item;
+            if (item) left.add(keyString(table, item, attributes));
+          }
+        }
+        pending = pending.filter((key) => left.has(key));
+        if (pending.length === 0) return [];
+      }
+      const delay = backoffDelay(attempt, policy);
+      if (attempt + 1 >= policy.attempts || !hasTimeFor(delay, policy.deadline)) {
+        logger.warn('batch write left unprocessed items after retries', { requests: pending.length });
+        return pending;
+      }
+      await sleep(delay);
+    }
+    return [];
+  });
+  return [...oversize, ...unwritten.flat().flatMap((key) => byKey.get(key)?.all ?? [])];
+}
+
+/**
+ * Every item of `keys` that exists (in no particular order), read 100 keys at a time with duplicate
+ * keys removed. Throws UnavailableError (a retryable 503) when DynamoDB keeps keys unprocessed or the
+ * call keeps failing transiently: an answer is complete or it is an error, never silently smaller.
+ */
+export async function batchGet(
+  table: string,
+  keys: readonly Item[],
+  keyAttributes: readonly string[],
+  options: BatchOptions & { projection?: string; names?: Record<string, string> } = {},
+): Promise<Item[]> {
+  const unique = new Map<string, Item>();
+  for (const key of keys) unique.set(keyString(table, key, keyAttributes), key);
+  const all = [...unique.values()];
+  const chunks: Item[][] = [];
+  for (let index = 0; index < all.length; index += MAX_BATCH_GET_KEYS)
+    chunks.push(all.slice(index, index + MAX_BATCH_GET_KEYS));
+  const policy = { ...defaultRetryPolicy, ...options.retry, deadline: options.deadline };
+  const pages = await mapConcurrent(chunks, options.concurrency ?? 4, async (chunk) => {
+    const items: Item[] = [];
+    let pending = chunk;
+    // Attempts count calls that made no progress: a 16 MB response leaves keys unprocessed by design.
+    for (let stalled = 0; pending.length > 0; ) {
+      let output: BatchGetCommandOutput | undefined;
+      try {
+        output = await dynamo.send(
+          new BatchGetCommand({
+            RequestItems: {
+              [table]: {
+                Keys: pending,
+                ...(options.projection ? { ProjectionExpression: options.projection } : {}),
+                ...(options.names ? { ExpressionAttributeNames: options.names } : {}),
+              },
+            },
+          }),
+        );
+      } catch (error) {
+        if (!isTransient(error)) throw error;
+      }
+      const received = (output?.Responses?.[table] ?? []) as Item[];
+      items.push(...received);
+      const left = output ? ((output.UnprocessedKeys?.[table]?.Keys ?? []) as Item[]) : pending;
+      const progressed = output !== undefined && left.length < pending.length;
+      pending = left;
+      if (pending.length === 0) break;
+      stalled = progressed ? 0 : stalled + 1;
+      const delay = backoffDelay(stalled, policy);
+      if (stalled >= policy.attempts || !hasTimeFor(delay, policy.deadline))
+        throw new UnavailableError('The readings store is busy; retry the request', undefined, 1);
+      await sleep(delay);
+    }
+    return items;
+  });
+  return pages.flat();
+}

@@ -1,0 +1,93 @@
+// Retry with exponential backoff and full jitter, the one way every dependency call here is retried
+// beyond the SDK's own attempts (throttled batches, unprocessed items, failed batch entries).
+
+export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+export interface RetryPolicy {
+  /** Attempts in all, the first included. */
+  attempts: number;
+  baseDelayMs: number;
+  maxDelayMs: number;
+  /** Epoch ms after which no new attempt starts (a Lambda's remaining time). */
+  deadline?: number;
+}
+
+export const defaultRetryPolicy: RetryPolicy = { attempts: 6, baseDelayMs: 50, maxDelayMs: 2_000 };
+
+/** Full jitter: a random delay up to the exponential bound (AWS Architecture Blog, "Exponential Backoff And Jitter"). */
+export const backoffDelay = (attempt: number, policy: RetryPolicy = defaultRetryPolicy) =>
+  Math.random() * Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** attempt);
+
+const RETRYABLE_NAMES = new Set([
+  'ProvisionedThroughputExceededException',
+  'ThrottlingException',
+  'Throttling',
+  'ThrottledException',
+  'RequestLimitExceeded',
+  'TooManyRequestsException',
+  'SlowDown',
+  'InternalServerError',
+  'InternalError',
+  'ServiceUnavailable',
+  'KMSInternalException',
+  'KeyUnavailableException',
+  'TimeoutError',
+  'RequestTimeout',
+  'RequestTimeoutException',
+  'AbortError',
+]);
+const RETRYABLE_CODES = new Set([
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EAI_AGAIN',
+  'ENOTFOUND',
+]);
+
+/**
+ * Whether a failed call may succeed if tried again: throttling, timeouts, 5xx and broken connections.
+ * Validation errors, missing resources and denied access are final.
+ */
+export function isTransient(error: unknown): boolean {
+  if (error === null || typeof error !== 'object') return false;
+  const candidate = error as {
+    name?: string;
+    code?: string;
+    $retryable?: unknown;
+    $metadata?: { httpStatusCode?: number };
+    cause?: unknown;
+  };
+  if (candidate.$retryable) return true;
+  if (candidate.name && RETRYABLE_NAMES.has(candidate.name)) return true;
+  if (candidate.code && RETRYABLE_CODES.has(candidate.code)) return true;
+  const status = candidate.$metadata?.httpStatusCode;
+  if (status !== undefined && (status === 429 || status >= 500)) return true;
+  return candidate.cause !== undefined && candidate.cause !== error && isTransient(candidate.cause);
+}
+
+/** Whether a deadline leaves room for one more wait of at most `delayMs`. */
+export const hasTimeFor = (delayMs: number, deadline?: number) =>
+  deadline === undefined || Date.now() + delayMs < deadline;
+
+/**
+ * Runs `operation` until it succeeds, fails with an error that is not transient, or runs out of
+ * attempts or time; then the last error is thrown.
+ */
+export async function withRetry<T>(
+  operation: (attempt: number) => Promise<T>,
+  policy: Partial<RetryPolicy> = {},
+  retryable: (error: unknown) => boolean = isTransient,
+): Promise<T> {
+  const effective = { ...defaultRetryPolicy, ...policy };
+  for (let attempt = 0; ; attempt += 1) {
+    try {
+      return await operation(attempt);
+    } catch (error) {
+      const delay = backoffDelay(attempt, effective);
+      if (!retryable(error) || attempt + 1 >= effective.attempts || !hasTimeFor(delay, effective.deadline))
+        throw error;
+      await sleep(delay);
+    }
+  }
+}
