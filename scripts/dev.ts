@@ -77,7 +77,7 @@ async function main(): Promise<void> {
   const seconds = ((Date.now() - started) / 1000).toFixed(1);
   const { urls } = stack;
   console.log(
-    `sensorcloud ready in ${seconds}s: console ${urls.api}/ | API ${urls.api}/api | DynamoDB ${urls.dynamodb} | SQS ${urls.sqs} | S3 ${urls.s3} | Lambda ${urls.lambda} | admin token ${token}`,
+    `sensorcloud ready in ${seconds}s: API ${urls.api} (web console at /) | DynamoDB ${urls.dynamodb} | SQS ${urls.sqs} | S3 ${urls.s3} | Lambda ${urls.lambda} | admin token ${token}`,
   );
 
   let stopping = false;

@@ -1,7 +1,7 @@
 import middy from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
-import { config } from '../config';
 import { isTransient } from '../aws/retry';
+import { config } from '../config';
 import { AppError, PayloadTooLargeError, UnavailableError, ValidationError } from '../errors';
 import { logger } from '../logger';
 import { countWith, MetricName, observability } from '../observability';

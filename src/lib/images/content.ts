@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { config } from '../config';
-import { AppError, ConflictError, NotFoundError } from '../errors';
+import { ConflictError, ContentTooLargeError, NotFoundError } from '../errors';
 import type { Principal } from '../http/principal';
 import { logger } from '../logger';
 import { count, gauge, MetricName, MetricUnit } from '../observability';
@@ -119,9 +119,7 @@ export async function imageContent(
     const fetched = await fetchObject(objectKey, MAX_CONTENT_BYTES);
     if (fetched.status === 'missing') throw new NotFoundError(`No content for image ${key}`);
     if (fetched.status === 'too-large')
-      throw new AppError(
-        413,
-        'ContentTooLarge',
+      throw new ContentTooLargeError(
         `This image is ${fetched.bytes} bytes; at most ${MAX_CONTENT_BYTES} are served here. Use the presigned URL of GET /api/images/{key} or a smaller size.`,
       );
     const evictionsBefore = cache.counters.evictions;

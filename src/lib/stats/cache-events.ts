@@ -1,5 +1,6 @@
-import { PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { dynamo } from '../aws/dynamo';
+import { queryAll } from '../aws/paging';
 import { config } from '../config';
 import { cacheMinuteSeries, retentionExpiry } from './keys';
 
@@ -56,32 +57,22 @@ export async function cacheTotalsBetween(fromMs: number, toMs: number): Promise<
     cacheBytes: 0,
   };
   for (let minute = minuteOf(fromMs); minute < toMs; minute += 60_000) {
-    let exclusiveStart: Record<string, unknown> | undefined;
-    let items = 0;
-    let bytes = 0;
-    let reported = false;
-    do {
-      const { Items = [], LastEvaluatedKey } = await dynamo.send(
-        new QueryCommand({
-          TableName: config.STATS_TABLE,
-          KeyConditionExpression: 'series = :series',
-          ExpressionAttributeValues: { ':series': cacheMinuteSeries(minute) },
-          ExclusiveStartKey: exclusiveStart,
-        }),
-      );
-      for (const item of Items as Array<Partial<CacheMinute>>) {
-        totals.cacheHits += item.hits ?? 0;
-        totals.cacheMisses += item.misses ?? 0;
-        totals.cacheEvictions += item.evictions ?? 0;
-        items += item.items ?? 0;
-        bytes += item.bytes ?? 0;
-        reported = true;
-      }
-      exclusiveStart = LastEvaluatedKey;
-    } while (exclusiveStart);
-    if (reported) {
-      totals.cacheItems = items;
-      totals.cacheBytes = bytes;
+    // One item per container that served images in that minute: a small partition.
+    const items = (await queryAll({
+      TableName: config.STATS_TABLE,
+      KeyConditionExpression: 'series = :series',
+      ExpressionAttributeValues: { ':series': cacheMinuteSeries(minute) },
+    })) as Array<Partial<CacheMinute>>;
+    if (items.length === 0) continue;
+    totals.cacheItems = 0;
+    totals.cacheBytes = 0;
+    for (const item of items) {
+      totals.cacheHits += item.hits ?? 0;
+      totals.cacheMisses += item.misses ?? 0;
+      totals.cacheEvictions += item.evictions ?? 0;
+      // Gauges: what the containers held in the latest minute with any report.
+      totals.cacheItems += item.items ?? 0;
+      totals.cacheBytes += item.bytes ?? 0;
     }
   }
   return totals;
