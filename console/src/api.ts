@@ -75,14 +75,21 @@ export async function request<T>(
 
 /** Bytes of an authenticated resource (image content) as a blob: URL the page may show. */
 export async function requestBlobUrl(token: string, path: string, signal?: AbortSignal): Promise<string> {
-  const response = await fetch(path, {
-    // An image/* Accept makes API Gateway hand the bytes back as binary (binaryMediaTypes).
-    headers: { authorization: `Bearer ${token}`, accept: 'image/*' },
-    signal,
-    credentials: 'omit',
-  });
-  if (!response.ok) throw await errorOf(response);
-  return URL.createObjectURL(await response.blob());
+  for (let attempt = 1; ; attempt += 1) {
+    const response = await fetch(path, {
+      // An image/* Accept makes API Gateway hand the bytes back as binary (binaryMediaTypes).
+      headers: { authorization: `Bearer ${token}`, accept: 'image/*' },
+      signal,
+      credentials: 'omit',
+    });
+    if (response.ok) return URL.createObjectURL(await response.blob());
+    // A gallery asks for many images at once: a gateway timeout (a cold start) is worth one more try.
+    if (attempt < 2 && response.status >= 502 && response.status <= 504) {
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      continue;
+    }
+    throw await errorOf(response);
+  }
 }
 
 export const api = (session: Pick<Session, 'token'>) => ({

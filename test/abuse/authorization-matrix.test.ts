@@ -168,7 +168,10 @@ describe('authorization matrix: every route × {no credentials, bad token, devic
       },
       { timeoutMs: 30_000 },
     );
-  }, 60_000);
+    // Warm the content function (as global-setup warms the authorizer): its first invocation compiles
+    // its TypeScript in a fresh worker, which on a busy machine can outlast the 10 s timeout (a 504).
+    await api('GET', `/api/images/${imageOfA}/content?size=128`, { token: deviceA.token });
+  }, 90_000);
 
   it('has exactly one row per declared route', () => {
     expect(routes.length).toBeGreaterThan(0);

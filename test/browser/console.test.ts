@@ -55,10 +55,24 @@ describe('web console in headless Chromium', () => {
   let hostileDevice: { deviceId: string; token: string };
 
   beforeAll(async () => {
+    // Warm the functions the pages call (as global-setup warms the authorizer): a function's first
+    // invocation compiles its TypeScript in a fresh worker, which on a busy machine can outlast the
+    // 10 s timeout. One at a time, answers ignored.
+    for (const [method, route, body] of [
+      ['GET', '/api/stats?minutes=60'],
+      ['GET', '/api/images?limit=1'],
+      ['POST', '/api/images', {}], // invalid (400): loads the function without claiming a key
+      ['GET', '/api/images/warm-up-missing'],
+      ['GET', '/api/images/warm-up-missing/content?size=128'],
+      ['GET', '/api/image-cache'],
+      ['GET', '/api/audit?limit=1'],
+      ['POST', '/api/devices/warm-up-missing/iot'],
+    ] as const)
+      await api(method, route, { token: adminToken(), body });
     browser = await launchBrowser();
     device = await registerTestDevice(HOSTILE);
     await sendReadings(device, 30);
-  }, 90_000);
+  }, 180_000);
 
   afterAll(async () => {
     await browser?.close();

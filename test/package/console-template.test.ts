@@ -37,7 +37,7 @@ describe('console distribution in the packaged template', () => {
     });
     expect(JSON.stringify(allows[0]?.Condition)).toContain('ConsoleDistribution');
     expect(statements.find((statement) => statement.Effect === 'Deny')?.Condition).toEqual({
-      Bool: { 'aws:SecureTransport': 'false' },
+      Bool: { 'aws:SecureTransport': false },
     });
   });
 
