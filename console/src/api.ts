@@ -51,8 +51,9 @@ export async function request<T>(
   token: string,
   method: string,
   path: string,
-  options: { body?: unknown; query?: Query; signal?: AbortSignal } = {},
+  options: { body?: unknown; query?: Query; signal?: AbortSignal; retry?: boolean } = {},
 ): Promise<T> {
+  const retry = options.retry ?? true;
   const headers: Record<string, string> = { authorization: `Bearer ${token}` };
   if (options.body !== undefined) headers['content-type'] = 'application/json';
   let response: Response;
@@ -68,6 +69,11 @@ export async function request<T>(
   } catch (error) {
     if ((error as Error).name === 'AbortError') throw error;
     throw new ApiError(0, 'NETWORK', 'The API could not be reached. Check your connection and try again.');
+  }
+  // A read that met a gateway timeout (typically a cold start) is tried once more: it changes nothing.
+  if (method === 'GET' && retry && response.status >= 502 && response.status <= 504) {
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    return request<T>(token, method, path, { ...options, retry: false });
   }
   if (!response.ok) throw await errorOf(response);
   return (await response.json()) as T;

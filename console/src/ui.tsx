@@ -12,7 +12,6 @@ export type Async<T> =
 export function useAsync<T>(load: (signal: AbortSignal) => Promise<T>, deps: unknown[]) {
   const [result, setResult] = useState<Async<T>>({ state: 'loading' });
   const [generation, setGeneration] = useState(0);
-  // biome-ignore lint/correctness/useExhaustiveDependencies: the caller names what the load depends on
   useEffect(() => {
     const controller = new AbortController();
     setResult((previous) => ({ state: 'loading', data: previous.data }));
@@ -108,3 +107,111 @@ export const formatBytes = (bytes: number | undefined): string => {
   if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KB`;
   return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
 };
+
+/** The pages walked through a cursor-paged list: the current cursor, forward and back. */
+export function useCursorPages() {
+  const [cursors, setCursors] = useState<string[]>(['']);
+  return {
+    cursor: cursors[cursors.length - 1] || undefined,
+    canGoBack: cursors.length > 1,
+    back: () => setCursors((list) => list.slice(0, -1)),
+    forward: (next: string) => setCursors((list) => [...list, next]),
+    reset: () => setCursors(['']),
+  };
+}
+
+export function CursorPager({
+  pages,
+  next,
+  labels = ['Previous page', 'Next page'],
+}: {
+  pages: ReturnType<typeof useCursorPages>;
+  next: string | undefined;
+  labels?: [string, string];
+}) {
+  return (
+    <div class="pager">
+      <button type="button" disabled={!pages.canGoBack} onClick={pages.back}>
+        {labels[0]}
+      </button>
+      <button type="button" disabled={!next} onClick={() => next && pages.forward(next)}>
+        {labels[1]}
+      </button>
+    </div>
+  );
+}
+
+/** A table that scrolls inside its box on narrow screens, with a caption for screen readers. */
+export function DataTable({
+  caption,
+  columns,
+  className,
+  children,
+}: {
+  caption: string;
+  columns: string[];
+  className?: string;
+  children: ComponentChildren;
+}) {
+  return (
+    <div class="table-wrap">
+      <table class={className}>
+        <caption class="sr-only">{caption}</caption>
+        <thead>
+          <tr>
+            {columns.map((column) => (
+              <th key={column} scope="col">
+                {column}
+              </th>
+            ))}
+          </tr>
+        </thead>
+        <tbody>{children}</tbody>
+      </table>
+    </div>
+  );
+}
+
+/** A labelled input whose value lives in the caller's state. */
+export function Field({
+  id,
+  label,
+  value,
+  onValue,
+  type = 'text',
+  required,
+  min,
+  max,
+  maxLength,
+  autoComplete,
+}: {
+  id: string;
+  label: string;
+  value: string;
+  onValue: (value: string) => void;
+  type?: 'text' | 'number' | 'password' | 'search';
+  required?: boolean;
+  min?: number;
+  max?: number;
+  maxLength?: number;
+  autoComplete?: string;
+}) {
+  return (
+    <div class="field">
+      <label for={id}>{label}</label>
+      <input
+        id={id}
+        // Preact's input types tie each attribute to a single `type`; this input takes several.
+        type={type as 'text'}
+        value={value}
+        required={required}
+        min={min}
+        max={max}
+        maxLength={maxLength}
+        autoComplete={autoComplete}
+        inputMode={type === 'number' ? 'numeric' : undefined}
+        onInput={(event) => onValue(event.currentTarget.value)}
+      />
+    </div>
+  );
+}

@@ -316,18 +316,26 @@ describe('web console in headless Chromium', () => {
       token: adminToken(),
     });
     expect(settings.body).toMatchObject({ capacityMb: 32, policy: 'random' });
-    // Traffic through the cache: the gallery three times (misses, then hits), then the rollup. The
-    // browser's own cache is off, so every view reaches the server's.
+    // Traffic through the cache: one image's page viewed again and again, one content request at a
+    // time (concurrent requests land in different workers, each with its own cache, as Lambda
+    // containers do), 2 s apart so every worker writes its counters. The browser's own cache is off,
+    // so every view reaches the server's.
+    const key = `cache-view-${Date.now().toString(36)}`;
+    const put = await api('PUT', `/api/images/${key}`, {
+      token: adminToken(),
+      rawBody: await png(300, 200),
+      headers: { 'content-type': 'application/octet-stream' },
+    });
+    expect(put.status).toBe(202);
     const devtools = await page.context().newCDPSession(page);
     await devtools.send('Network.setCacheDisabled', { cacheDisabled: true });
-    await navigateTo(page, 'Images', 'Images');
-    await page.locator('.gallery img[src^="blob:"]').first().waitFor();
-    await new Promise((resolve) => setTimeout(resolve, 2_100));
-    await page.reload();
-    await page.locator('.gallery img[src^="blob:"]').first().waitFor();
-    await new Promise((resolve) => setTimeout(resolve, 2_100));
-    await page.reload();
-    await page.locator('.gallery img[src^="blob:"]').first().waitFor();
+    await page.goto(url(`/images/${key}`));
+    for (let view = 0; view < 5; view += 1) {
+      await page.locator('.detail img[src^="blob:"]').waitFor({ timeout: 30_000 });
+      await new Promise((resolve) => setTimeout(resolve, 2_100));
+      await page.reload();
+    }
+    await page.locator('.detail img[src^="blob:"]').waitFor();
     const end = Math.ceil(Date.now() / 60_000) * 60_000;
     for (const intervalEnd of [end - 60_000, end])
       await runJob('rollup-stats', { intervalEnd: new Date(intervalEnd).toISOString() });

@@ -1,7 +1,16 @@
 import { useState } from 'preact/hooks';
 import { api, type Page } from '../api';
 import type { Session } from '../session';
-import { AsyncView, formatTime, PageTitle, useAsync } from '../ui';
+import {
+  AsyncView,
+  CursorPager,
+  DataTable,
+  Field,
+  formatTime,
+  PageTitle,
+  useAsync,
+  useCursorPages,
+} from '../ui';
 
 interface AuditEntry {
   requestId: string;
@@ -14,14 +23,13 @@ interface AuditEntry {
 }
 
 export function AuditPage({ session }: { session: Session }) {
-  const [cursors, setCursors] = useState<string[]>(['']);
+  const pages = useCursorPages();
   const [device, setDevice] = useState('');
   const [action, setAction] = useState<'' | 'write' | 'query'>('');
-  const cursor = cursors[cursors.length - 1];
   const result = useAsync(
     (signal) =>
-      api(session).get<Page<AuditEntry>>('/api/audit', { limit: 100, cursor: cursor || undefined }, signal),
-    [session, cursor],
+      api(session).get<Page<AuditEntry>>('/api/audit', { limit: 100, cursor: pages.cursor }, signal),
+    [session, pages.cursor],
   );
   const needle = device.trim().toLowerCase();
   return (
@@ -33,15 +41,7 @@ export function AuditPage({ session }: { session: Session }) {
           onSubmit={(event) => event.preventDefault()}
           aria-label="Filter the audit log"
         >
-          <div class="field">
-            <label for="audit-device">Device</label>
-            <input
-              id="audit-device"
-              type="search"
-              value={device}
-              onInput={(event) => setDevice(event.currentTarget.value)}
-            />
-          </div>
+          <Field id="audit-device" label="Device" type="search" value={device} onValue={setDevice} />
           <div class="field">
             <label for="audit-action">Action</label>
             <select
@@ -72,50 +72,23 @@ export function AuditPage({ session }: { session: Session }) {
                 {shown.length === 0 ? (
                   <p class="state empty">No entry on this page matches the filter.</p>
                 ) : (
-                  <div class="table-wrap">
-                    <table>
-                      <caption class="sr-only">Audit entries, newest first</caption>
-                      <thead>
-                        <tr>
-                          <th scope="col">When</th>
-                          <th scope="col">Action</th>
-                          <th scope="col">Device</th>
-                          <th scope="col">Actor</th>
-                          <th scope="col">Route</th>
-                          <th scope="col">Rows</th>
-                        </tr>
-                      </thead>
-                      <tbody>
-                        {shown.map((entry) => (
-                          <tr key={`${entry.requestId}-${entry.at}`}>
-                            <td>{formatTime(entry.at)}</td>
-                            <td>{entry.action}</td>
-                            <td class="mono">{entry.deviceId}</td>
-                            <td class="mono">{entry.actor}</td>
-                            <td class="mono">{entry.route}</td>
-                            <td>{entry.rows}</td>
-                          </tr>
-                        ))}
-                      </tbody>
-                    </table>
-                  </div>
+                  <DataTable
+                    caption="Audit entries, newest first"
+                    columns={['When', 'Action', 'Device', 'Actor', 'Route', 'Rows']}
+                  >
+                    {shown.map((entry) => (
+                      <tr key={`${entry.requestId}-${entry.at}`}>
+                        <td>{formatTime(entry.at)}</td>
+                        <td>{entry.action}</td>
+                        <td class="mono">{entry.deviceId}</td>
+                        <td class="mono">{entry.actor}</td>
+                        <td class="mono">{entry.route}</td>
+                        <td>{entry.rows}</td>
+                      </tr>
+                    ))}
+                  </DataTable>
                 )}
-                <div class="pager">
-                  <button
-                    type="button"
-                    disabled={cursors.length < 2}
-                    onClick={() => setCursors(cursors.slice(0, -1))}
-                  >
-                    Newer
-                  </button>
-                  <button
-                    type="button"
-                    disabled={!page.next}
-                    onClick={() => page.next && setCursors([...cursors, page.next])}
-                  >
-                    Older
-                  </button>
-                </div>
+                <CursorPager pages={pages} next={page.next} labels={['Newer', 'Older']} />
               </>
             );
           }}

@@ -2,7 +2,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { api, messageOf } from '../api';
 import type { Session } from '../session';
 import type { StatsSeries } from '../stats-types';
-import { AsyncView, formatTime, Notice, PageTitle, useAsync } from '../ui';
+import { AsyncView, Field, formatTime, Notice, PageTitle, useAsync } from '../ui';
 import { type ChartSpec, StatsCharts } from './stats';
 
 interface CacheSettings {
@@ -64,19 +64,16 @@ function SettingsForm({
           );
         }}
       >
-        <div class="field">
-          <label for="cache-capacity">Capacity (MB)</label>
-          <input
-            id="cache-capacity"
-            type="number"
-            min={0}
-            max={1024}
-            step={1}
-            required
-            value={capacity}
-            onInput={(event) => setCapacity(event.currentTarget.value)}
-          />
-        </div>
+        <Field
+          id="cache-capacity"
+          label="Capacity (MB)"
+          type="number"
+          min={0}
+          max={1024}
+          required
+          value={capacity}
+          onValue={setCapacity}
+        />
         <div class="field">
           <label for="cache-policy">Replacement policy</label>
           <select

@@ -1,7 +1,17 @@
 import { useState } from 'preact/hooks';
 import { api, messageOf, type Page } from '../api';
 import type { Session } from '../session';
-import { AsyncView, formatTime, Notice, PageTitle, useAsync } from '../ui';
+import {
+  AsyncView,
+  CursorPager,
+  DataTable,
+  Field,
+  formatTime,
+  Notice,
+  PageTitle,
+  useAsync,
+  useCursorPages,
+} from '../ui';
 import { ReadingsExplorer } from './readings';
 
 export interface Device {
@@ -92,26 +102,15 @@ function RegisterForm({ session, onRegistered }: { session: Session; onRegistere
         </>
       ) : (
         <form class="inline-form" onSubmit={submit}>
-          <div class="field">
-            <label for="device-name">Name (optional)</label>
-            <input
-              id="device-name"
-              value={name}
-              maxLength={200}
-              onInput={(event) => setName(event.currentTarget.value)}
-            />
-          </div>
-          <div class="field">
-            <label for="device-interval">Expected interval, seconds (optional)</label>
-            <input
-              id="device-interval"
-              type="number"
-              min={1}
-              inputMode="numeric"
-              value={interval}
-              onInput={(event) => setInterval(event.currentTarget.value)}
-            />
-          </div>
+          <Field id="device-name" label="Name (optional)" value={name} maxLength={200} onValue={setName} />
+          <Field
+            id="device-interval"
+            label="Expected interval, seconds (optional)"
+            type="number"
+            min={1}
+            value={interval}
+            onValue={setInterval}
+          />
           <button type="submit" disabled={busy}>
             {busy ? 'Registering…' : 'Register'}
           </button>
@@ -126,14 +125,12 @@ const statusText = (device: Device) =>
   device.status === 'revoked' ? 'revoked' : (device.reportingState ?? 'active');
 
 export function DevicesPage({ session }: { session: Session }) {
-  const [pages, setPages] = useState<string[]>(['']);
-  const cursor = pages[pages.length - 1];
+  const pages = useCursorPages();
   const [filter, setFilter] = useState('');
   const [version, setVersion] = useState(0);
   const result = useAsync(
-    (signal) =>
-      api(session).get<Page<Device>>('/api/devices', { limit: 50, cursor: cursor || undefined }, signal),
-    [session, cursor, version],
+    (signal) => api(session).get<Page<Device>>('/api/devices', { limit: 50, cursor: pages.cursor }, signal),
+    [session, pages.cursor, version],
   );
   const needle = filter.trim().toLowerCase();
   const matches = (device: Device) =>
@@ -147,15 +144,13 @@ export function DevicesPage({ session }: { session: Session }) {
       <RegisterForm session={session} onRegistered={() => setVersion((value) => value + 1)} />
       <section class="card" aria-labelledby="devices-title">
         <h2 id="devices-title">All devices</h2>
-        <div class="field">
-          <label for="device-filter">Filter by id, name or status</label>
-          <input
-            id="device-filter"
-            type="search"
-            value={filter}
-            onInput={(event) => setFilter(event.currentTarget.value)}
-          />
-        </div>
+        <Field
+          id="device-filter"
+          label="Filter by id, name or status"
+          type="search"
+          value={filter}
+          onValue={setFilter}
+        />
         <AsyncView
           result={result}
           what="devices"
@@ -169,54 +164,25 @@ export function DevicesPage({ session }: { session: Session }) {
                 {shown.length === 0 ? (
                   <p class="state empty">No device on this page matches “{filter}”.</p>
                 ) : (
-                  <div class="table-wrap">
-                    <table>
-                      <caption class="sr-only">Devices</caption>
-                      <thead>
-                        <tr>
-                          <th scope="col">Device</th>
-                          <th scope="col">Name</th>
-                          <th scope="col">Status</th>
-                          <th scope="col">Since</th>
-                          <th scope="col">Registered</th>
-                        </tr>
-                      </thead>
-                      <tbody>
-                        {shown.map((device) => (
-                          <tr key={device.deviceId}>
-                            <td>
-                              <a class="mono" href={deviceHref(device.deviceId)}>
-                                {device.deviceId}
-                              </a>
-                            </td>
-                            <td>{device.name ?? '—'}</td>
-                            <td>
-                              <span class={`badge ${statusText(device)}`}>{statusText(device)}</span>
-                            </td>
-                            <td>{formatTime(device.stateChangedAt ?? device.revokedAt)}</td>
-                            <td>{formatTime(device.createdAt)}</td>
-                          </tr>
-                        ))}
-                      </tbody>
-                    </table>
-                  </div>
+                  <DataTable caption="Devices" columns={['Device', 'Name', 'Status', 'Since', 'Registered']}>
+                    {shown.map((device) => (
+                      <tr key={device.deviceId}>
+                        <td>
+                          <a class="mono" href={deviceHref(device.deviceId)}>
+                            {device.deviceId}
+                          </a>
+                        </td>
+                        <td>{device.name ?? '—'}</td>
+                        <td>
+                          <span class={`badge ${statusText(device)}`}>{statusText(device)}</span>
+                        </td>
+                        <td>{formatTime(device.stateChangedAt ?? device.revokedAt)}</td>
+                        <td>{formatTime(device.createdAt)}</td>
+                      </tr>
+                    ))}
+                  </DataTable>
                 )}
-                <div class="pager">
-                  <button
-                    type="button"
-                    disabled={pages.length < 2}
-                    onClick={() => setPages(pages.slice(0, -1))}
-                  >
-                    Previous page
-                  </button>
-                  <button
-                    type="button"
-                    disabled={!page.next}
-                    onClick={() => page.next && setPages([...pages, page.next])}
-                  >
-                    Next page
-                  </button>
-                </div>
+                <CursorPager pages={pages} next={page.next} />
               </>
             );
           }}

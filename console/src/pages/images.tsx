@@ -3,7 +3,18 @@ import { api, messageOf, type Page, requestBlobUrl } from '../api';
 import { navigate } from '../router';
 import type { Session } from '../session';
 import { keyFromFileName } from '../text';
-import { AsyncView, Empty, formatBytes, formatTime, Notice, PageTitle, useAsync } from '../ui';
+import {
+  AsyncView,
+  CursorPager,
+  Empty,
+  Field,
+  formatBytes,
+  formatTime,
+  Notice,
+  PageTitle,
+  useAsync,
+  useCursorPages,
+} from '../ui';
 
 interface ImageSummary {
   key: string;
@@ -199,7 +210,6 @@ function Uploader({ session, onUploaded }: { session: Session; onUploaded: () =>
       {uploads.length > 0 && (
         <ul class="uploads" aria-label="Uploads">
           {uploads.map((item, index) => (
-            // biome-ignore lint/suspicious/noArrayIndexKey: uploads are only appended
             <li key={index}>
               <span class="name">{item.name}</span>
               <progress max={1} value={item.progress} aria-label={`Upload of ${item.name}`} />
@@ -222,17 +232,16 @@ export function ImagesPage({ session }: { session: Session }) {
   const params = new URLSearchParams(location.search);
   const label = params.get('label') ?? '';
   const [search, setSearch] = useState(label);
-  const [cursors, setCursors] = useState<string[]>(['']);
+  const pages = useCursorPages();
   const [version, setVersion] = useState(0);
-  const cursor = cursors[cursors.length - 1];
   const result = useAsync(
     (signal) =>
       api(session).get<Page<ImageSummary>>(
         '/api/images',
-        { limit: 24, cursor: cursor || undefined, label: label || undefined },
+        { limit: 24, cursor: pages.cursor, label: label || undefined },
         signal,
       ),
-    [session, label, cursor, version],
+    [session, label, pages.cursor, version],
   );
   // New uploads are processed within seconds: refresh while something is pending.
   const pending = result.data?.data.some((image) => image.status === 'pending');
@@ -247,7 +256,7 @@ export function ImagesPage({ session }: { session: Session }) {
       <Uploader
         session={session}
         onUploaded={() => {
-          setCursors(['']);
+          pages.reset();
           setVersion((value) => value + 1);
         }}
       />
@@ -257,19 +266,11 @@ export function ImagesPage({ session }: { session: Session }) {
           class="inline-form"
           onSubmit={(event) => {
             event.preventDefault();
-            setCursors(['']);
+            pages.reset();
             navigate(search.trim() ? `/images?label=${encodeURIComponent(search.trim())}` : '/images');
           }}
         >
-          <div class="field">
-            <label for="label-search">Search by label</label>
-            <input
-              id="label-search"
-              type="search"
-              value={search}
-              onInput={(event) => setSearch(event.currentTarget.value)}
-            />
-          </div>
+          <Field id="label-search" label="Search by label" type="search" value={search} onValue={setSearch} />
           <button type="submit">Search</button>
           {label && (
             <a class="button secondary" href="/images">
@@ -308,22 +309,7 @@ export function ImagesPage({ session }: { session: Session }) {
                   </li>
                 ))}
               </ul>
-              <div class="pager">
-                <button
-                  type="button"
-                  disabled={cursors.length < 2}
-                  onClick={() => setCursors(cursors.slice(0, -1))}
-                >
-                  Previous page
-                </button>
-                <button
-                  type="button"
-                  disabled={!page.next}
-                  onClick={() => page.next && setCursors([...cursors, page.next])}
-                >
-                  Next page
-                </button>
-              </div>
+              <CursorPager pages={pages} next={page.next} />
             </>
           )}
         </AsyncView>

@@ -4,7 +4,7 @@ import { TimeChart } from '../chart';
 import { navigate } from '../router';
 import type { Session } from '../session';
 import { toCsv } from '../text';
-import { Empty, ErrorMessage, Loading, PageTitle, useAsync } from '../ui';
+import { Empty, ErrorMessage, Field, Loading, PageTitle, useAsync } from '../ui';
 import type { Device } from './devices';
 
 export interface Reading {
@@ -172,52 +172,44 @@ export function ReadingsExplorer({ session, fixedDeviceId }: { session: Session;
           </select>
         </div>
         {kind === 'recent' && (
-          <div class="field">
-            <label for="readings-seconds">N seconds</label>
-            <input
-              id="readings-seconds"
-              type="number"
-              min={1}
-              required
-              value={seconds}
-              onInput={(event) => setSeconds(event.currentTarget.value)}
-            />
-          </div>
+          <Field
+            id="readings-seconds"
+            label="N seconds"
+            type="number"
+            min={1}
+            required
+            value={seconds}
+            onValue={setSeconds}
+          />
         )}
         {kind === 'between' && (
           <>
-            <div class="field">
-              <label for="readings-start">From (relative time)</label>
-              <input
-                id="readings-start"
-                type="number"
-                required
-                value={start}
-                onInput={(event) => setStart(event.currentTarget.value)}
-              />
-            </div>
-            <div class="field">
-              <label for="readings-end">To (relative time)</label>
-              <input
-                id="readings-end"
-                type="number"
-                required
-                value={end}
-                onInput={(event) => setEnd(event.currentTarget.value)}
-              />
-            </div>
+            <Field
+              id="readings-start"
+              label="From (relative time)"
+              type="number"
+              required
+              value={start}
+              onValue={setStart}
+            />
+            <Field
+              id="readings-end"
+              label="To (relative time)"
+              type="number"
+              required
+              value={end}
+              onValue={setEnd}
+            />
           </>
         )}
-        <div class="field">
-          <label for="readings-password">db_password (optional, never stored)</label>
-          <input
-            id="readings-password"
-            type="password"
-            autoComplete="off"
-            value={password}
-            onInput={(event) => setPassword(event.currentTarget.value)}
-          />
-        </div>
+        <Field
+          id="readings-password"
+          label="db_password (optional, never stored)"
+          type="password"
+          autoComplete="off"
+          value={password}
+          onValue={setPassword}
+        />
         <button type="submit" disabled={state.loading || (session.role === 'admin' && !deviceId)}>
           Show readings
         </button>
