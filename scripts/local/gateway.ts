@@ -1,4 +1,5 @@
 import http from 'node:http';
+import gatewayResponses from '../../infra/gateway-responses.json';
 import { type ConsoleFiles, serveConsole } from './console-files';
 
 export interface Gateway {
@@ -13,24 +14,21 @@ const securityHeaders = {
   'cache-control': 'no-store',
 };
 
-// What API Gateway answers with the DEFAULT_4XX / DEFAULT_5XX gateway responses declared in
-// serverless.yml (serverless-offline ignores GatewayResponse resources).
-const gatewayErrors: Record<number, { code: string; message: string }> = {
-  401: { code: 'UNAUTHORIZED', message: 'Unauthorized' },
-  403: { code: 'ACCESS_DENIED', message: 'User is not authorized to access this resource' },
-  404: { code: 'RESOURCE_NOT_FOUND', message: 'Not found' },
-  413: { code: 'REQUEST_TOO_LARGE', message: 'Request too large' },
-  429: { code: 'THROTTLED', message: 'Too many requests' },
-  502: { code: 'BAD_GATEWAY', message: 'Internal server error' },
-  504: { code: 'INTEGRATION_TIMEOUT', message: 'Endpoint request timed out' },
-};
+// What API Gateway answers with its GatewayResponses (infra/gateway-responses.json; serverless-offline
+// ignores GatewayResponse resources), by status: the same codes and messages as in AWS.
+const byStatus = new Map<number, { code: string; message: string }>();
+for (const { status, code, message } of gatewayResponses.responses)
+  if (status !== undefined && !byStatus.has(status)) byStatus.set(status, { code, message });
+const fallback = (status: number) =>
+  gatewayResponses.responses.find(
+    (response) => response.type === (status >= 500 ? 'DEFAULT_5XX' : 'DEFAULT_4XX'),
+  );
 
 function gatewayError(status: number) {
-  const known = gatewayErrors[status];
-  if (known) return { error: known };
-  return status >= 500
-    ? { error: { code: 'DEFAULT_5XX', message: 'Internal server error' } }
-    : { error: { code: 'DEFAULT_4XX', message: 'Bad request' } };
+  const known = byStatus.get(status) ?? fallback(status);
+  return {
+    error: { code: known?.code ?? 'InternalError', message: known?.message ?? 'Internal server error' },
+  };
 }
 
 /**

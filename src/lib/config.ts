@@ -39,6 +39,8 @@ const schema = z
       .optional(),
     ADMIN_TOKEN_PARAMETER: z.string().min(1).optional(),
 
+    /** How long a container reuses its /health answer (the route is public). */
+    HEALTH_CACHE_SECONDS: nonNegativeInt(10),
     MAX_BODY_BYTES: positiveInt(1_000_000),
     MAX_READINGS_PER_REQUEST: positiveInt(1_000),
     MAX_FREEFORM_BYTES: positiveInt(16_384),

@@ -31,7 +31,21 @@ async function probe(name: DependencyName, check: (signal: AbortSignal) => Promi
   }
 }
 
-export async function checkHealth(): Promise<HealthReport> {
+/**
+ * /health is public: its answer is cached per container for HEALTH_CACHE_SECONDS and concurrent
+ * callers share one check, so anonymous traffic costs at most one round of AWS calls per container
+ * per interval (the route is also throttled on its own and has a small reserved concurrency).
+ */
+let cached: { at: number; report: Promise<HealthReport> } | undefined;
+
+export function checkHealth(now = Date.now()): Promise<HealthReport> {
+  if (cached && now - cached.at < config.HEALTH_CACHE_SECONDS * 1000) return cached.report;
+  const report = checkDependencies();
+  cached = { at: now, report };
+  return report;
+}
+
+async function checkDependencies(): Promise<HealthReport> {
   const [dynamodb, queue, bucket] = await Promise.all([
     probe('dynamodb', (abortSignal) =>
       dynamoClient.send(new DescribeTableCommand({ TableName: config.READINGS_TABLE }), { abortSignal }),

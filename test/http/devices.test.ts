@@ -13,7 +13,9 @@ describe('devices API and the authorizer, over HTTP', () => {
     ]) {
       const response = await api('GET', '/api/devices', { headers: authorization ? { authorization } : {} });
       expect(response.status).toBe(401);
-      expect(response.body).toEqual({ error: { code: 'UNAUTHORIZED', message: 'Unauthorized' } });
+      expect(response.body).toEqual({
+        error: { code: 'Unauthorized', message: 'Missing or invalid credentials' },
+      });
     }
   });
 

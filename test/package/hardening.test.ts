@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { printServiceConfig, projectRoot } from '../../scripts/local/service-config';
+import { ErrorCode } from '../../src/lib/errors';
 import { securityHeaders } from '../../src/lib/http/response';
 import { grants, roleOf, roleStatements } from '../support/iam';
 import { type CfnTemplate, packagedTemplate, resourcesOfType } from '../support/package';
@@ -227,6 +228,55 @@ describe('least privilege and data protection in the packaged template', () => {
     }
   });
 
+  it('scopes every KMS grant to a service (kms:ViaService) or to the readings encryption context', () => {
+    for (const { logicalId, name } of functionsOf(template)) {
+      for (const statement of roleStatements(template, logicalId) as unknown as Array<
+        Record<string, unknown>
+      >) {
+        const actions = [statement.Action].flat() as string[];
+        if (!actions.some((action) => action.startsWith('kms:'))) continue;
+        const condition = JSON.stringify(statement.Condition ?? {});
+        expect({ name, condition }).toEqual({
+          name,
+          condition: expect.stringMatching(/kms:ViaService|kms:EncryptionContext:purpose/),
+        });
+      }
+    }
+  });
+
+  it('lets no AWS service use the key without the account condition (issue 11, item 10)', () => {
+    const policy = template.Resources.DataKey?.Properties?.KeyPolicy as
+      | { Statement: Array<Record<string, unknown>> }
+      | undefined;
+    const statements = policy?.Statement ?? [];
+    expect(statements.length).toBeGreaterThan(0);
+    for (const statement of statements.filter(
+      (candidate) => (candidate.Principal as { Service?: unknown }).Service,
+    ))
+      expect(statement.Condition).toEqual({
+        StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } },
+      });
+  });
+
+  it('lets functions other than manage-devices update only named device attributes', () => {
+    for (const { logicalId, name } of functionsOf(template)) {
+      if (name === 'manage-devices') continue;
+      for (const statement of roleStatements(template, logicalId) as unknown as Array<
+        Record<string, unknown>
+      >) {
+        const actions = [statement.Action].flat() as string[];
+        const onDevices = JSON.stringify(statement.Resource).includes('DevicesTable');
+        if (!onDevices || !actions.includes('dynamodb:UpdateItem')) continue;
+        const attributes = (statement.Condition as Record<string, Record<string, string[]>> | undefined)?.[
+          'ForAllValues:StringEquals'
+        ]?.['dynamodb:Attributes'];
+        expect({ name, attributes }).toEqual({ name, attributes: expect.arrayContaining(['deviceId']) });
+        expect(attributes).not.toContain('tokenHash');
+        expect(attributes).not.toContain('status');
+      }
+    }
+  });
+
   it('gives the queue a visibility timeout of at least 6x its consumer timeout', () => {
     const mappings = resourcesOfType(template, 'AWS::Lambda::EventSourceMapping');
     expect(mappings.length).toBeGreaterThan(0);
@@ -297,18 +347,28 @@ describe('least privilege and data protection in the packaged template', () => {
     }
   });
 
-  it('throttles the API per stage and answers API Gateway errors as JSON with security headers', () => {
+  it('throttles the API per stage and public /health on its own, with a small reserved concurrency', () => {
     const [, deployment] = resourcesOfType(template, 'AWS::ApiGateway::Deployment')[0] ?? [];
     expect(deployment?.Properties?.StageDescription).toMatchObject({
       ThrottlingRateLimit: 50,
       ThrottlingBurstLimit: 100,
+      MethodSettings: [
+        { ResourcePath: '/~1health', HttpMethod: 'GET', ThrottlingRateLimit: 5, ThrottlingBurstLimit: 10 },
+      ],
     });
+    expect(template.Resources.HealthLambdaFunction?.Properties?.ReservedConcurrentExecutions).toBe(2);
+  });
+
+  it("answers API Gateway errors as JSON in the handlers' code vocabulary, with security headers", () => {
     const responses = resourcesOfType(template, 'AWS::ApiGateway::GatewayResponse');
-    expect(responses.map(([, r]) => r.Properties?.ResponseType).sort()).toEqual([
-      'DEFAULT_4XX',
-      'DEFAULT_5XX',
-    ]);
+    expect(responses.map(([, r]) => r.Properties?.ResponseType)).toEqual(
+      expect.arrayContaining(['DEFAULT_4XX', 'DEFAULT_5XX', 'UNAUTHORIZED', 'ACCESS_DENIED', 'THROTTLED']),
+    );
+    const vocabulary = new Set<string>(Object.values(ErrorCode));
     for (const [, response] of responses) {
+      const templates = (response.Properties?.ResponseTemplates ?? {}) as Record<string, string>;
+      const body = JSON.parse(templates['application/json'] ?? '{}') as { error: { code: string } };
+      expect(vocabulary.has(body.error.code)).toBe(true);
       const headers = Object.fromEntries(
         Object.entries(response.Properties?.ResponseParameters as Record<string, string>).map(
           ([name, value]) => [

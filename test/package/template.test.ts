@@ -110,7 +110,7 @@ describe('the packaged CloudFormation template (serverless package, no AWS crede
     );
     const [, authorizer] = resourcesOfType(template, 'AWS::ApiGateway::Authorizer')[0] ?? [];
     expect(authorizer?.Properties).toMatchObject({ Type: 'TOKEN', AuthorizerResultTtlInSeconds: 30 });
-    expect(template.Resources.GatewayResponseDefault4XX?.Properties?.ResponseType).toBe('DEFAULT_4XX');
+    expect(template.Resources.GatewayResponseDefault4xx?.Properties?.ResponseType).toBe('DEFAULT_4XX');
   });
 
   it('gives each function its own role with only what it needs', () => {

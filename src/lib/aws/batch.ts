@@ -8,7 +8,15 @@ import { UnavailableError } from '../errors';
 import { logger } from '../logger';
 import { mapConcurrent } from './concurrency';
 import { dynamo } from './dynamo';
-import { backoffDelay, defaultRetryPolicy, hasTimeFor, isTransient, type RetryPolicy, sleep } from './retry';
+import {
+  backoffDelay,
+  deadlineSignal,
+  defaultRetryPolicy,
+  hasTimeFor,
+  isTransient,
+  type RetryPolicy,
+  sleep,
+} from './retry';
 
 // DynamoDB's batch APIs within every limit they have: BatchWriteItem 25 requests and 16 MB, items
 // ≤ 400 KB; BatchGetItem 100 keys and 16 MB of response (the rest comes back as UnprocessedKeys);
@@ -107,7 +115,9 @@ export async function batchPut(writes: readonly PutWrite[], options: BatchOption
       }
       let output: BatchWriteCommandOutput | undefined;
       try {
-        output = await dynamo.send(new BatchWriteCommand({ RequestItems: requestItems }));
+        output = await dynamo.send(new BatchWriteCommand({ RequestItems: requestItems }), {
+          abortSignal: deadlineSignal(policy.deadline),
+        });
       } catch (error) {
         if (!isTransient(error)) {
           logger.error('batch write failed', { errorName: (error as Error).name, requests: pending.length });
@@ -173,6 +183,7 @@ export async function batchGet(
               },
             },
           }),
+          { abortSignal: deadlineSignal(policy.deadline) },
         );
       } catch (error) {
         if (!isTransient(error)) throw error;

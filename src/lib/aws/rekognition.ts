@@ -1,4 +1,5 @@
 import { RekognitionClient } from '@aws-sdk/client-rekognition';
+import { clientOptions } from './client-options';
 
 // Created once per container; only the image processor uses it, and only when LABELLER=rekognition.
-export const rekognition = new RekognitionClient({ maxAttempts: 3 });
+export const rekognition = new RekognitionClient(clientOptions);

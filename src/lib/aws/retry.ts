@@ -66,6 +66,10 @@ export function isTransient(error: unknown): boolean {
   return candidate.cause !== undefined && candidate.cause !== error && isTransient(candidate.cause);
 }
 
+/** An abort signal firing at the deadline, so a call in flight cannot outlast it. */
+export const deadlineSignal = (deadline?: number) =>
+  deadline === undefined ? undefined : AbortSignal.timeout(Math.max(1, deadline - Date.now()));
+
 /** Whether a deadline leaves room for one more wait of at most `delayMs`. */
 export const hasTimeFor = (delayMs: number, deadline?: number) =>
   deadline === undefined || Date.now() + delayMs < deadline;

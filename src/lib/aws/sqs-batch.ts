@@ -1,7 +1,15 @@
 import { type MessageAttributeValue, SendMessageBatchCommand } from '@aws-sdk/client-sqs';
 import { logger } from '../logger';
 import { mapConcurrent } from './concurrency';
-import { backoffDelay, defaultRetryPolicy, hasTimeFor, isTransient, type RetryPolicy, sleep } from './retry';
+import {
+  backoffDelay,
+  deadlineSignal,
+  defaultRetryPolicy,
+  hasTimeFor,
+  isTransient,
+  type RetryPolicy,
+  sleep,
+} from './retry';
 import { sqs } from './sqs';
 
 // SendMessageBatch within its limits: at most 10 entries and 1 MiB (1,048,576 bytes) in all, where a
@@ -88,6 +96,7 @@ export async function sendMessages(
               ...(message.attributes ? { MessageAttributes: message.attributes } : {}),
             })),
           }),
+          { abortSignal: deadlineSignal(policy.deadline) },
         );
         failed = (output.Failed ?? []).map((entry) => ({
           id: entry.Id ?? '',

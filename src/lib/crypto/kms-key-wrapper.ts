@@ -1,8 +1,8 @@
-import { DecryptCommand, GenerateDataKeyCommand, KMSClient } from '@aws-sdk/client-kms';
+import { DecryptCommand, GenerateDataKeyCommand } from '@aws-sdk/client-kms';
+import { kms } from '../aws/kms';
 import type { KeyWrapper } from './key-wrapper';
 
 export function kmsKeyWrapper(keyId: string): KeyWrapper {
-  const kms = new KMSClient({});
   return {
     provider: 'kms',
     async generate(context) {
