@@ -30,6 +30,8 @@ const expectedGrants: Record<string, string[]> = {
     'dynamodb:PutItem KeysTable',
     'dynamodb:UpdateItem DevicesTable',
     'kms:Decrypt DataKey',
+    // Twice: new envelope keys (encryption context), and the queue's encryption (through SQS).
+    'kms:GenerateDataKey DataKey',
     'kms:GenerateDataKey DataKey',
     's3:PutObject s3:sensorcloud-dev-ingest-sensorcloud/readings/*',
     'sqs:SendMessage ReadingsQueue',

@@ -74,6 +74,7 @@ describe('observability and jobs in the packaged template', () => {
         'ImageRejectsAlarm',
         'Ingest5xxRateAlarm',
         'OldestMessageAgeAlarm',
+        'ReadingIntegrityAlarm',
         'ThrottlesAlarm',
       ].sort(),
     );

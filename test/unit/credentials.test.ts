@@ -1,7 +1,4 @@
-import sample from '../../events/authorize.json';
-import { handler } from '../../src/handlers/authorize';
 import { deviceIdOfToken, newDeviceToken, parseAuthorization } from '../../src/lib/devices/credentials';
-import { lambdaContext } from '../support/lambda-context';
 
 describe('Authorization header parsing', () => {
   it.each([
@@ -31,29 +28,5 @@ describe('Authorization header parsing', () => {
     expect(deviceIdOfToken(newDeviceToken('dev_abc'))).toBe('dev_abc');
     expect(deviceIdOfToken('no-dot')).toBeUndefined();
     expect(deviceIdOfToken('bad id.secret')).toBeUndefined();
-  });
-});
-
-describe('authorizer handler', () => {
-  it('denies an unknown token with the Unauthorized error API Gateway maps to 401', async () => {
-    await expect(handler(sample as never, lambdaContext('authorize'))).rejects.toThrow('Unauthorized');
-  });
-
-  it('allows the admin on every route of the API (the result is cached per token)', async () => {
-    const result = await handler(
-      {
-        ...sample,
-        authorizationToken: `Bearer ${process.env.ADMIN_TOKEN}`,
-      } as never,
-      lambdaContext('authorize'),
-    );
-    expect(result.context).toEqual({ role: 'admin' });
-    expect(result.policyDocument.Statement).toEqual([
-      {
-        Action: 'execute-api:Invoke',
-        Effect: 'Allow',
-        Resource: 'arn:aws:execute-api:us-east-1:000000000000:local/local/*/*',
-      },
-    ]);
   });
 });
