@@ -261,7 +261,7 @@ describe('web console in headless Chromium', () => {
       .getByRole('list', { name: 'Uploads' })
       .getByText('uploaded')
       .nth(1)
-      .waitFor({ timeout: 30_000 });
+      .waitFor({ timeout: 60_000 });
     // Drag and drop of a third file onto the drop zone.
     const dropped = await png(200, 200, { main: '#20a040' });
     await page.evaluate(`(() => {
@@ -274,7 +274,7 @@ describe('web console in headless Chromium', () => {
       .getByRole('list', { name: 'Uploads' })
       .getByText('uploaded')
       .nth(2)
-      .waitFor({ timeout: 30_000 });
+      .waitFor({ timeout: 60_000 });
     // Thumbnails appear once processed (the gallery refreshes while images are pending).
     try {
       for (const name of [`red-${stamp}.png`, `blue-${stamp}.png`, `green-${stamp}.png`])
