@@ -278,10 +278,7 @@ describe('web console in headless Chromium', () => {
     // Thumbnails appear once processed (the gallery refreshes while images are pending).
     try {
       for (const name of [`red-${stamp}.png`, `blue-${stamp}.png`, `green-${stamp}.png`])
-        await page
-          .getByRole('link', { name: `Image ${name}` })
-          .locator('img[src^="blob:"]')
-          .waitFor({ timeout: 60_000 });
+        await page.getByRole('link', { name }).locator('img[src^="blob:"]').waitFor({ timeout: 60_000 });
     } catch (error) {
       await screenshot(page, 'failed-images');
       throw error;
@@ -289,7 +286,7 @@ describe('web console in headless Chromium', () => {
     await expectCleanPage(page, problems, 'images');
     await screenshot(page, 'images');
 
-    await page.getByRole('link', { name: `Image red-${stamp}.png` }).click();
+    await page.getByRole('link', { name: `red-${stamp}.png` }).click();
     await page.getByRole('heading', { level: 1, name: /Image/ }).waitFor();
     await page.getByRole('link', { name: 'red' }).waitFor();
     await page.locator('.detail img[src^="blob:"]').waitFor();
@@ -298,15 +295,15 @@ describe('web console in headless Chromium', () => {
 
     await page.getByRole('link', { name: 'red' }).click();
     await page.getByRole('heading', { level: 2, name: 'Images labelled “red”' }).waitFor();
-    await page.getByRole('link', { name: `Image red-${stamp}.png` }).waitFor();
-    await expect(page.getByRole('link', { name: `Image blue-${stamp}.png` }).count()).resolves.toBe(0);
+    await page.getByRole('link', { name: `red-${stamp}.png` }).waitFor();
+    await expect(page.getByRole('link', { name: `blue-${stamp}.png` }).count()).resolves.toBe(0);
 
-    await page.getByRole('link', { name: `Image green-${stamp}.png` }).waitFor({ state: 'detached' });
+    await page.getByRole('link', { name: `green-${stamp}.png` }).waitFor({ state: 'detached' });
     await page.goto(url(`/images/${encodeURIComponent(`blue-${stamp}.png`)}`));
     await page.getByRole('button', { name: 'Delete image' }).click();
     await page.getByRole('heading', { level: 1, name: 'Images' }).waitFor();
-    await page.getByRole('link', { name: `Image red-${stamp}.png` }).waitFor();
-    await expect(page.getByRole('link', { name: `Image blue-${stamp}.png` }).count()).resolves.toBe(0);
+    await page.getByRole('link', { name: `red-${stamp}.png` }).waitFor();
+    await expect(page.getByRole('link', { name: `blue-${stamp}.png` }).count()).resolves.toBe(0);
     expect((await api('GET', `/api/images/blue-${stamp}.png`, { token: adminToken() })).status).toBe(404);
     expect(problems).toEqual([]);
     await page.context().close();

@@ -289,7 +289,7 @@ export function ImagesPage({ session }: { session: Session }) {
               <ul class="gallery">
                 {page.data.map((image) => (
                   <li key={image.key}>
-                    <a href={imageHref(image.key)} aria-label={`Image ${image.key}`}>
+                    <a href={imageHref(image.key)}>
                       {image.status === undefined || image.status === 'ready' ? (
                         <AuthImage session={session} path={contentPath(image.key, 128)} alt="" />
                       ) : (
