@@ -2,6 +2,7 @@ import * as z from 'zod';
 import { authenticatedRoute } from '../lib/http/handler';
 import { requireAdmin } from '../lib/http/principal';
 import { json } from '../lib/http/response';
+import { page } from '../lib/pagination';
 import { listAudit } from '../lib/readings/audit';
 import { parseInput } from '../lib/validation';
 
@@ -16,8 +17,8 @@ export const handler = authenticatedRoute(
   async (request) => {
     requireAdmin(request.principal);
     const { limit, days, cursor } = parseInput(auditQuery, request.query, 'query');
-    const page = await listAudit(limit, days, cursor);
-    return json(200, page.next ? page : { data: page.data });
+    const result = await listAudit(limit, days, cursor);
+    return json(200, page(result.data, result.next));
   },
   { body: 'none' },
 );

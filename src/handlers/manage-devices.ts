@@ -12,6 +12,7 @@ import { NotFoundError } from '../lib/errors';
 import { authenticatedRoute } from '../lib/http/handler';
 import { requireAdmin } from '../lib/http/principal';
 import { json } from '../lib/http/response';
+import { page } from '../lib/pagination';
 import { parseInput } from '../lib/validation';
 
 const registration = z
@@ -44,8 +45,8 @@ export const handler = authenticatedRoute(async (request) => {
     }
     case 'GET /api/devices': {
       const { limit, cursor } = parseInput(listQuery, request.query, 'query');
-      const page = await listDevices(limit, cursor);
-      return json(200, { data: page.devices, ...(page.next ? { next: page.next } : {}) });
+      const result = await listDevices(limit, cursor);
+      return json(200, page(result.devices, result.next));
     }
     case 'GET /api/devices/{deviceId}': {
       const { deviceId } = parseInput(deviceIdParameter, request.pathParameters, 'path');

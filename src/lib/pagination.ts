@@ -24,3 +24,11 @@ export function decodeCursor<S extends z.ZodType>(
     throw new ValidationError('cursor: not a cursor this route returned', { field: 'cursor' });
   return parsed.data;
 }
+
+/** The one shape of every list the API answers: `{"data":[…],"next":"…"}`, `next` only when there is more. */
+export interface Page<T> {
+  data: T[];
+  next?: string;
+}
+
+export const page = <T>(data: T[], next: string | undefined): Page<T> => (next ? { data, next } : { data });

@@ -90,6 +90,22 @@ describe('the packaged CloudFormation template (serverless package, no AWS crede
     for (const [, method] of queryMethods) expect(method.Properties?.AuthorizationType).toBe('CUSTOM');
   });
 
+  it("gives every HTTP function a timeout under API Gateway's 29 s integration limit", () => {
+    const integrated = new Set(
+      resourcesOfType(template, 'AWS::ApiGateway::Method').flatMap(([, method]) => {
+        const match = /"([A-Za-z]+LambdaFunction)"/.exec(
+          JSON.stringify(method.Properties?.Integration ?? {}),
+        );
+        return match?.[1] ? [match[1]] : [];
+      }),
+    );
+    expect(integrated.size).toBeGreaterThan(5);
+    for (const id of integrated) {
+      const timeout = template.Resources[id]?.Properties?.Timeout as number;
+      expect({ id, withinGateway: timeout < 29 }).toEqual({ id, withinGateway: true });
+    }
+  });
+
   it('wires the consumer to the queue in batches with partial batch failures', () => {
     const [, mapping] = resourcesOfType(template, 'AWS::Lambda::EventSourceMapping')[0] ?? [];
     expect(mapping?.Properties).toMatchObject({

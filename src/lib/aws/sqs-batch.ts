@@ -1,5 +1,4 @@
 import { type MessageAttributeValue, SendMessageBatchCommand } from '@aws-sdk/client-sqs';
-import { logger } from '../logger';
 import { mapConcurrent } from './concurrency';
 import {
   backoffDelay,
@@ -66,7 +65,8 @@ export function planBatches(messages: readonly OutgoingMessage[]): OutgoingMessa
 
 /**
  * Sends every message; returns those that could not be sent (too large, or still failing after
- * retries). An empty result means every message is in the queue.
+ * retries). An empty result means every message is in the queue. A call failing for a reason that is
+ * not transient (access denied, no such queue) is thrown.
  */
 export async function sendMessages(
   queueUrl: string,
@@ -104,11 +104,13 @@ export async function sendMessages(
           senderFault: entry.SenderFault === true,
         }));
       } catch (error) {
-        const code = (error as Error).name;
-        if (!isTransient(error))
-          logger.error('SendMessageBatch failed', { errorName: code, entries: pending.length });
-        // A call that failed outright is retried only when the failure is transient.
-        failed = pending.map((message) => ({ id: message.id, code, senderFault: !isTransient(error) }));
+        // Denied access, a missing queue, a bug: not a reason to retry, and not the sender's data.
+        if (!isTransient(error)) throw error;
+        failed = pending.map((message) => ({
+          id: message.id,
+          code: (error as Error).name,
+          senderFault: false,
+        }));
       }
       permanent.push(...failed.filter((failure) => failure.senderFault));
       const retryable = failed.filter((failure) => !failure.senderFault);

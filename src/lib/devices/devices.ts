@@ -3,6 +3,7 @@ import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod';
 import { dynamo, writtenIf } from '../aws/dynamo';
+import { queryPages } from '../aws/paging';
 import { config } from '../config';
 import { ConflictError, ForbiddenError, NotFoundError } from '../errors';
 import { decodeCursor, encodeCursor } from '../pagination';
@@ -127,22 +128,15 @@ export async function listDevices(
 
 /** Every active device, page by page (a Query on `byKind`, never a scan); for the scheduled jobs. */
 export async function* activeDevices(): AsyncGenerator<DeviceRecord> {
-  let exclusiveStart: Record<string, unknown> | undefined;
-  do {
-    const { Items = [], LastEvaluatedKey } = await dynamo.send(
-      new QueryCommand({
-        TableName: config.DEVICES_TABLE,
-        IndexName: 'byKind',
-        KeyConditionExpression: 'kind = :kind',
-        FilterExpression: '#status = :active',
-        ExpressionAttributeNames: { '#status': 'status' },
-        ExpressionAttributeValues: { ':kind': KIND, ':active': 'active' },
-        ExclusiveStartKey: exclusiveStart,
-      }),
-    );
-    for (const item of Items) yield item as DeviceRecord;
-    exclusiveStart = LastEvaluatedKey;
-  } while (exclusiveStart);
+  for await (const { items } of queryPages({
+    TableName: config.DEVICES_TABLE,
+    IndexName: 'byKind',
+    KeyConditionExpression: 'kind = :kind',
+    FilterExpression: '#status = :active',
+    ExpressionAttributeNames: { '#status': 'status' },
+    ExpressionAttributeValues: { ':kind': KIND, ':active': 'active' },
+  }))
+    for (const item of items) yield item as unknown as DeviceRecord;
 }
 
 /**

@@ -1,5 +1,6 @@
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { dynamo } from '../aws/dynamo';
+import { queryPages } from '../aws/paging';
 import { config } from '../config';
 import { arrivalLowerBound, arrivalsPartition } from './rows';
 
@@ -25,27 +26,21 @@ export async function arrivalsBetween(
 ): Promise<ArrivalSummary> {
   const arrivals: ArrivalSummary['arrivals'] = [];
   if (toMs <= fromMs) return { arrivals };
-  let exclusiveStart: Record<string, unknown> | undefined;
-  do {
-    const { Items = [], LastEvaluatedKey } = await dynamo.send(
-      new QueryCommand({
-        TableName: config.READINGS_TABLE,
-        KeyConditionExpression: 'deviceId = :arrivals AND sk BETWEEN :from AND :to',
-        ExpressionAttributeNames: { '#rows': 'rows' },
-        ExpressionAttributeValues: {
-          ':arrivals': arrivalsPartition(deviceId),
-          ':from': arrivalLowerBound(Math.max(0, fromMs)),
-          ':to': arrivalUpperBound(toMs),
-        },
-        ProjectionExpression: 'sk, #rows',
-        ExclusiveStartKey: exclusiveStart,
-      }),
-    );
-    for (const item of Items as Array<{ sk: string; rows?: string[] }>) {
+  for await (const { items } of queryPages({
+    TableName: config.READINGS_TABLE,
+    KeyConditionExpression: 'deviceId = :arrivals AND sk BETWEEN :from AND :to',
+    ExpressionAttributeNames: { '#rows': 'rows' },
+    ExpressionAttributeValues: {
+      ':arrivals': arrivalsPartition(deviceId),
+      ':from': arrivalLowerBound(Math.max(0, fromMs)),
+      ':to': arrivalUpperBound(toMs),
+    },
+    ProjectionExpression: 'sk, #rows',
+  })) {
+    for (const item of items as Array<{ sk: string; rows?: string[] }>) {
       arrivals.push({ at: arrivalMs(item.sk), readings: item.rows?.length ?? 0 });
     }
-    exclusiveStart = LastEvaluatedKey;
-  } while (exclusiveStart);
+  }
   return { arrivals };
 }
 

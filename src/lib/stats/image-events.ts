@@ -1,5 +1,6 @@
-import { PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { dynamo } from '../aws/dynamo';
+import { queryPages } from '../aws/paging';
 import { config } from '../config';
 import { imageMinuteSeries, retentionExpiry } from './keys';
 
@@ -35,23 +36,17 @@ export async function imageOutcomesBetween(
 ): Promise<{ processed: number; rejected: number }> {
   const totals = { processed: 0, rejected: 0 };
   for (let minute = minuteOf(fromMs); minute < toMs; minute += 60_000) {
-    let exclusiveStart: Record<string, unknown> | undefined;
-    do {
-      const { Items = [], LastEvaluatedKey } = await dynamo.send(
-        new QueryCommand({
-          TableName: config.STATS_TABLE,
-          KeyConditionExpression: 'series = :series',
-          ExpressionAttributeNames: { '#outcome': 'outcome' },
-          ExpressionAttributeValues: { ':series': imageMinuteSeries(minute) },
-          ProjectionExpression: '#outcome',
-          ExclusiveStartKey: exclusiveStart,
-        }),
-      );
-      for (const item of Items as Array<{ outcome?: ImageOutcome }>) {
+    for await (const { items } of queryPages({
+      TableName: config.STATS_TABLE,
+      KeyConditionExpression: 'series = :series',
+      ExpressionAttributeNames: { '#outcome': 'outcome' },
+      ExpressionAttributeValues: { ':series': imageMinuteSeries(minute) },
+      ProjectionExpression: '#outcome',
+    })) {
+      for (const item of items as Array<{ outcome?: ImageOutcome }>) {
         if (item.outcome === 'processed' || item.outcome === 'rejected') totals[item.outcome] += 1;
       }
-      exclusiveStart = LastEvaluatedKey;
-    } while (exclusiveStart);
+    }
   }
   return totals;
 }

@@ -1,4 +1,5 @@
-import { BatchWriteCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { batchPut } from '../aws/batch';
 import { dynamo } from '../aws/dynamo';
 import { config } from '../config';
 import { activeDevices, type DeviceRecord } from '../devices/devices';
@@ -146,28 +147,16 @@ async function rollupDevice(device: DeviceRecord, interval: Interval): Promise<C
 
 async function writeDeviceRollups(rollups: ComputedRollup[], interval: Interval) {
   const expiresAt = retentionExpiry(interval.end, config.STATS_RETENTION_DAYS);
-  let pending = rollups
+  const writes = rollups
     .filter((rollup) => rollup.store)
     .map(({ store: _store, ...rollup }) => ({
-      PutRequest: {
-        Item: { series: deviceSeries(rollup.deviceId), at: timeKey(interval.start), ...rollup, expiresAt },
-      },
+      table: config.STATS_TABLE,
+      item: { series: deviceSeries(rollup.deviceId), at: timeKey(interval.start), ...rollup, expiresAt },
+      keyAttributes: ['series', 'at'],
     }));
-  while (pending.length > 0) {
-    const chunk = pending.slice(0, 25);
-    pending = pending.slice(25);
-    let requests: typeof chunk = chunk;
-    for (let attempt = 0; requests.length > 0; attempt += 1) {
-      const { UnprocessedItems = {} } = await dynamo.send(
-        new BatchWriteCommand({ RequestItems: { [config.STATS_TABLE]: requests } }),
-      );
-      requests = (UnprocessedItems[config.STATS_TABLE] ?? []) as typeof chunk;
-      if (requests.length > 0) {
-        if (attempt >= 6) throw new Error('device rollups could not be written (throttled)');
-        await new Promise((resolve) => setTimeout(resolve, Math.random() * 50 * 2 ** attempt));
-      }
-    }
-  }
+  const unwritten = await batchPut(writes);
+  // The job fails (and its next run recomputes the interval) rather than report a partial rollup.
+  if (unwritten.length > 0) throw new Error(`${unwritten.length} device rollups could not be written`);
 }
 
 /** Writes the global rollup; counts are overwritten, gauges kept from the first run. */

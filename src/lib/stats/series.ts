@@ -1,5 +1,4 @@
-import { QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { dynamo } from '../aws/dynamo';
+import { queryAll } from '../aws/paging';
 import { config } from '../config';
 import { deviceSeries, GLOBAL_SERIES, timeKey } from './keys';
 import type { DeviceRollup, GlobalRollup } from './rollup';
@@ -58,25 +57,18 @@ export async function statsSeries(
   now = Date.now(),
 ): Promise<StatsSeries<GlobalRollup | DeviceRollup>> {
   const from = now - minutes * 60_000;
-  const data: Array<GlobalRollup | DeviceRollup> = [];
-  let exclusiveStart: Record<string, unknown> | undefined;
-  do {
-    const { Items = [], LastEvaluatedKey } = await dynamo.send(
-      new QueryCommand({
-        TableName: config.STATS_TABLE,
-        KeyConditionExpression: 'series = :series AND #at >= :from',
-        ExpressionAttributeNames: { '#at': 'at' },
-        ExpressionAttributeValues: {
-          ':series': scope.kind === 'global' ? GLOBAL_SERIES : deviceSeries(scope.deviceId),
-          ':from': timeKey(from),
-        },
-        ExclusiveStartKey: exclusiveStart,
-      }),
-    );
-    const fields = scope.kind === 'global' ? GLOBAL_FIELDS : DEVICE_FIELDS;
-    for (const item of Items) data.push(pick(item, fields) as unknown as GlobalRollup | DeviceRollup);
-    exclusiveStart = LastEvaluatedKey;
-  } while (exclusiveStart);
+  const fields = scope.kind === 'global' ? GLOBAL_FIELDS : DEVICE_FIELDS;
+  // Bounded by STATS_MAX_MINUTES: at most one item per interval.
+  const items = await queryAll({
+    TableName: config.STATS_TABLE,
+    KeyConditionExpression: 'series = :series AND #at >= :from',
+    ExpressionAttributeNames: { '#at': 'at' },
+    ExpressionAttributeValues: {
+      ':series': scope.kind === 'global' ? GLOBAL_SERIES : deviceSeries(scope.deviceId),
+      ':from': timeKey(from),
+    },
+  });
+  const data = items.map((item) => pick(item, fields) as unknown as GlobalRollup | DeviceRollup);
   return {
     series: scope.kind,
     ...(scope.kind === 'device' ? { deviceId: scope.deviceId } : {}),
