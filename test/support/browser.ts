@@ -80,7 +80,7 @@ export async function axeViolations(page: Page): Promise<string[]> {
 export const scrollsSideways = async (page: Page): Promise<boolean> =>
   (await page.evaluate('document.documentElement.scrollWidth > window.innerWidth + 1')) as boolean;
 
-export async function screenshot(page: Page, name: string): Promise<void> {
+export async function screenshot(page: Page, name: string, fullPage = true): Promise<void> {
   mkdirSync(screenshotDir, { recursive: true });
-  await page.screenshot({ path: path.join(screenshotDir, `${name}.png`), fullPage: true });
+  await page.screenshot({ path: path.join(screenshotDir, `${name}.png`), fullPage });
 }
