@@ -1,6 +1,3 @@
-// Deployed functions run on nodejs22.x; the AWS SDK's notice about Node 20 is noise in tests.
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
-
 /** @type {import('jest').Config} */
 module.exports = {
   testEnvironment: 'node',

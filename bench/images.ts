@@ -137,7 +137,7 @@ async function main(): Promise<void> {
         [...process.execArgv, __filename, '--child', String(concurrency), String(count), input],
         {
           encoding: 'utf8',
-          env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+          env: process.env,
         },
       );
       const result = JSON.parse(output) as Measurement;

@@ -3,6 +3,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { assertProjectNode } from '../scripts/local/runtime';
 import { projectRoot } from '../scripts/local/service-config';
 import { coldStartFigure } from './figures/cold-start';
 import { consumerFigure } from './figures/consumer';
@@ -34,8 +35,7 @@ const offlineFigures: Array<[string, Figure<Shared>]> = [
 ];
 
 async function main(): Promise<void> {
-  // The functions run on nodejs22.x; the SDK's notice about this machine's Node is noise in the output.
-  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
+  assertProjectNode();
   const { values } = parseArgs({
     options: {
       quick: { type: 'boolean', default: false },

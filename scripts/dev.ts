@@ -3,8 +3,11 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { buildConsole, watchConsole } from './console/build';
+import { loadLocalEnvFile } from './local/env-file';
 import { projectRoot } from './local/service-config';
 import { type LocalStack, startLocalStack } from './local/stack';
+
+const envFile = loadLocalEnvFile(projectRoot);
 
 // Where local data persists (DynamoDB files, S3 objects, saved queue messages, keys).
 const dataDir = path.resolve(process.env.SENSORCLOUD_DATA_DIR ?? path.join(projectRoot, '.local'));
@@ -55,6 +58,7 @@ async function startConsoleBuild(outDir: string) {
 
 async function main(): Promise<void> {
   const started = Date.now();
+  if (envFile) console.log(`[local] overrides from ${envFile}`);
   if (process.argv.includes('--fresh')) rmSync(dataDir, { recursive: true, force: true });
   const token = adminToken();
   const consoleFiles = await startConsoleBuild(path.join(dataDir, 'console'));

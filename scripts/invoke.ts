@@ -4,8 +4,12 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { localCredentials, localRegion } from './local/aws-local';
+import { loadLocalEnvFile } from './local/env-file';
+import { assertProjectNode } from './local/runtime';
 import { projectRoot, quietSlsEnv, slsBin } from './local/service-config';
 
+assertProjectNode();
+loadLocalEnvFile(projectRoot);
 const [functionKey, eventFile] = process.argv.slice(2);
 if (!functionKey || !eventFile) {
   console.error(
@@ -37,7 +41,6 @@ const result = spawnSync(
       AWS_ENDPOINT_URL_S3: `http://127.0.0.1:${port('S3_PORT', 4569)}`,
       LOCAL_MASTER_KEY_FILE: path.join(dataDir, 'master.key'),
       ADMIN_TOKEN: process.env.ADMIN_TOKEN ?? readFileSync(tokenFile, 'utf8').trim(),
-      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     },
   },
 );

@@ -7,6 +7,7 @@ import net from 'node:net';
 import path from 'node:path';
 import yaml from 'js-yaml';
 import { localAccountId, localRegion } from './local/aws-local';
+import { loadLocalEnvFile } from './local/env-file';
 import { lambdaApiInvoker } from './local/invoker';
 import { projectRoot } from './local/service-config';
 
@@ -144,8 +145,7 @@ function scheduledEvent(functionName: string, detail: Record<string, unknown>) {
 }
 
 async function main(): Promise<number> {
-  // Local functions run on Node 20 here; the SDK's notice about it is noise.
-  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+  loadLocalEnvFile(projectRoot);
   const options = parseArgs(process.argv.slice(2));
   const endpoint = lambdaEndpoint();
   const config = readFunctions();

@@ -183,7 +183,6 @@ async function attach(choice: StackChoice, url: string): Promise<BenchContext> {
     AWS_ENDPOINT_URL_SQS: endpoint('SQS_PORT', 9324),
     AWS_ENDPOINT_URL_S3: endpoint('S3_PORT', 4569),
     LOCAL_MASTER_KEY_FILE: path.join(dataDir, 'master.key'),
-    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     ADMIN_TOKEN: adminToken,
   };
   const config = await printServiceConfig('local', { ...process.env, ...endpoints });

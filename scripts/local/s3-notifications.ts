@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { S3Event, S3EventRecord } from 'aws-lambda';
 import type { Invoker } from './invoker';
 import type { S3EventConfig } from './service-config';
@@ -87,10 +88,36 @@ export function toS3EventRecord(
   };
 }
 
+/** What Lambda sends to an on-failure destination when an asynchronous invocation ran out of retries. */
+export function onFailureRecord(functionArn: string, event: unknown, error: string, attempts: number) {
+  return {
+    version: '1.0',
+    timestamp: new Date().toISOString(),
+    requestContext: {
+      requestId: randomUUID(),
+      functionArn: `${functionArn}:$LATEST`,
+      condition: 'RetriesExhausted',
+      approximateInvokeCount: attempts,
+    },
+    requestPayload: event,
+    responseContext: { statusCode: 200, executedVersion: '$LATEST', functionError: 'Unhandled' },
+    responsePayload: { errorMessage: error },
+  };
+}
+
+/** Delivers a failed event to the function's on-failure destination; false when it has none. */
+export type OnFailure = (
+  functionKey: string,
+  event: S3Event,
+  error: string,
+  attempts: number,
+) => Promise<boolean>;
+
 /**
  * S3 → Lambda notifications, emulated: each created object under a subscription's prefix/suffix invokes
  * the function asynchronously with a one-record event; like Lambda's async invocation, a failed
- * invocation is retried twice before the event is dropped (and logged).
+ * invocation is retried twice, then the event goes to the function's on-failure destination (if it
+ * has one; otherwise it is dropped and logged).
  */
 export class S3Notifications {
   private pending = new Set<Promise<void>>();
@@ -102,6 +129,7 @@ export class S3Notifications {
     private readonly log: (message: string) => void,
     private readonly region: string,
     private readonly retryDelaysMs: number[] = [1_000, 2_000],
+    private readonly onFailure: OnFailure = async () => false,
   ) {}
 
   /** Feed with the emulator's `event` emissions ({Records: [...]}). */
@@ -129,7 +157,13 @@ export class S3Notifications {
       if (result.ok) return;
       const delay = this.retryDelaysMs[attempt];
       if (delay === undefined || this.closed) {
-        this.log(`[s3→${functionKey}] giving up on ${key} after ${attempt + 1} attempt(s): ${result.error}`);
+        const sent = await this.onFailure(functionKey, event, result.error, attempt + 1).catch((error) => {
+          this.log(`[s3→${functionKey}] on-failure destination refused ${key}: ${(error as Error).message}`);
+          return false;
+        });
+        this.log(
+          `[s3→${functionKey}] giving up on ${key} after ${attempt + 1} attempt(s)${sent ? ', sent to its on-failure destination' : ''}: ${result.error}`,
+        );
         return;
       }
       this.log(`[s3→${functionKey}] attempt ${attempt + 1} for ${key} failed, retrying: ${result.error}`);

@@ -8,10 +8,10 @@ export const projectRoot = path.resolve(__dirname, '..', '..');
 export const slsBin = path.join(path.dirname(require.resolve('osls/package.json')), 'bin', 'serverless.js');
 
 // Environment that keeps the Serverless CLI from phoning home (nothing beyond the npm registry is reachable).
+// Deprecation notices stay on: they name configuration to fix.
 export const quietSlsEnv = {
   SLS_TELEMETRY_DISABLED: '1',
   SLS_NOTIFICATIONS_MODE: 'off',
-  SLS_DEPRECATION_DISABLE: '*',
 };
 
 type Intrinsic = { Ref: string } | { 'Fn::GetAtt': [string, string] } | Record<string, unknown>;
@@ -59,6 +59,8 @@ export interface FunctionConfig {
   reservedConcurrency?: number;
   environment?: Record<string, unknown>;
   events: FunctionEvent[];
+  /** Asynchronous invocations' destinations (`{type: sqs, arn: …}` or an ARN). */
+  destinations?: { onFailure?: unknown };
 }
 
 /** The resolved serverless.yml, as `serverless print` sees it for a stage. */

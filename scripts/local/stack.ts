@@ -3,8 +3,8 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
-import { SQSClient } from '@aws-sdk/client-sqs';
-import { localCredentials, localRegion } from './aws-local';
+import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { localAccountId, localCredentials, localRegion } from './aws-local';
 import type { ConsoleFiles } from './console-files';
 import { startDynamoDbLocal } from './dynamodb-local';
 import { queueCounts, restoreQueue, snapshotQueue, startS3Emulator, startSqsEmulator } from './emulators';
@@ -12,8 +12,9 @@ import { type Gateway, startGateway } from './gateway';
 import { lambdaApiInvoker } from './invoker';
 import { startOffline } from './offline';
 import { assertPortFree, freePort } from './ports';
-import { createResources, type LocalResources, queueFromReference } from './resources';
-import { S3Notifications, subscriptionsFrom } from './s3-notifications';
+import { createResources, type LocalResources, onFailureQueues, queueFromReference } from './resources';
+import { assertProjectNode } from './runtime';
+import { type OnFailure, onFailureRecord, S3Notifications, subscriptionsFrom } from './s3-notifications';
 import {
   functionEnvironment,
   printServiceConfig,
@@ -87,6 +88,7 @@ function sqsEvents(config: ServiceConfig) {
 }
 
 export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
+  assertProjectNode();
   const stage = options.stage ?? 'local';
   const { ports, log } = options;
   const cleanups: Array<() => Promise<unknown>> = [];
@@ -123,8 +125,6 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       LOCAL_MASTER_KEY_FILE: masterKeyFile,
       // Offline there is no SNS: alerts are appended here as JSON lines.
       LOCAL_ALERTS_FILE: path.join(options.dataDir, 'alerts.jsonl'),
-      // Deployed functions run on nodejs22.x; the SDK's notice about older Node is noise here.
-      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
       ADMIN_TOKEN: options.adminToken,
       ...options.env,
     };
@@ -210,11 +210,27 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       return { source, queue };
     });
 
+    // Lambda's on-failure destinations of asynchronous (S3-triggered) functions.
+    const failureQueues = onFailureQueues(config);
+    const onFailure: OnFailure = async (functionKey, event, error, attempts) => {
+      const queue = resources.queues.find((candidate) => candidate.name === failureQueues.get(functionKey));
+      if (!queue) return false;
+      const functionArn = `arn:aws:lambda:${localRegion}:${localAccountId}:function:${functionName(functionKey)}`;
+      await sqs.send(
+        new SendMessageCommand({
+          QueueUrl: queue.url,
+          MessageBody: JSON.stringify(onFailureRecord(functionArn, event, error, attempts)),
+        }),
+      );
+      return true;
+    };
     const notifications = new S3Notifications(
       subscriptionsFrom(config.functions, config.provider.s3 ?? {}),
       invoke,
       log,
       localRegion,
+      undefined,
+      onFailure,
     );
     s3Emulator.onObjectEvent((event) => notifications.handle(event));
 

@@ -13,7 +13,7 @@ import { authenticatedRoute } from '../lib/http/handler';
 import { requireAdmin } from '../lib/http/principal';
 import { json } from '../lib/http/response';
 import { page } from '../lib/pagination';
-import { parseInput } from '../lib/validation';
+import { isWellFormedText, parseInput, WELL_FORMED_MESSAGE } from '../lib/validation';
 
 const registration = z
   .strictObject({
@@ -21,7 +21,7 @@ const registration = z
       .string()
       .regex(DEVICE_ID_PATTERN, 'letters, digits, - and _ only, 3 to 64 characters')
       .optional(),
-    name: z.string().min(1).max(200).optional(),
+    name: z.string().min(1).max(200).refine(isWellFormedText, WELL_FORMED_MESSAGE).optional(),
     expectedIntervalSeconds: z.number().int().min(1).max(31_536_000).optional(),
   })
   .default({});

@@ -52,6 +52,9 @@ const schema = z
     QUERY_MAX_SCANNED_ROWS: positiveInt(10_000),
     READINGS_RETENTION_DAYS: nonNegativeInt(0),
     MAX_PASSWORDS_PER_DEVICE: positiveInt(16),
+    /** Wrong db_password guesses a device may make per window before every password query is a 429. */
+    MAX_PASSWORD_GUESSES: positiveInt(10),
+    PASSWORD_GUESS_WINDOW_SECONDS: positiveInt(900),
 
     // Scheduled jobs and alerts.
     STATS_TABLE: z.string().min(1),

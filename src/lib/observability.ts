@@ -1,23 +1,19 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { MetricUnit as MetricUnitType } from '@aws-lambda-powertools/metrics/types';
-import { Tracer } from '@aws-lambda-powertools/tracer';
-import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import type { MiddlewareObj } from '@middy/core';
+import { takeCallTimings } from './aws/call-timings';
 import { logger } from './logger';
 
-// Metrics (CloudWatch Embedded Metric Format, printed to stdout) and X-Ray tracing, shared by every
-// function through the middy middlewares below. Metric names are listed here so alarms in
+// Metrics (CloudWatch Embedded Metric Format, printed to stdout) and the time spent in AWS calls,
+// shared by every function through the middy middlewares below. Tracing needs no SDK here: Lambda's
+// active tracing records each invocation, and the AWS SDK forwards its trace header to SQS. Metric names are listed here so alarms in
 // serverless.yml and the functions that emit them cannot drift apart.
 const serviceName = process.env.POWERTOOLS_SERVICE_NAME ?? process.env.SERVICE_NAME ?? 'sensorcloud';
 
-export const metrics = new Metrics({
-  namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? serviceName,
-  serviceName,
-});
+const metricsNamespace = process.env.POWERTOOLS_METRICS_NAMESPACE ?? serviceName;
 
-// Disabled offline (POWERTOOLS_TRACE_ENABLED=false) and wherever this is not Lambda.
-export const tracer = new Tracer({ serviceName });
+export const metrics = new Metrics({ namespace: metricsNamespace, serviceName });
 
 export const MetricName = {
   /** Per HTTP request, with a `function` dimension (alarm: ingest 5xx rate). */
@@ -32,6 +28,10 @@ export const MetricName = {
   BatchItemFailures: 'BatchItemFailures',
   MalformedMessages: 'MalformedMessages',
   DecryptFailures: 'DecryptFailures',
+  /** A db_password that matched none of the device's (each one counts toward the guess limit). */
+  PasswordMismatches: 'PasswordMismatches',
+  /** Password queries refused with 429 because the device's guesses for the window are spent. */
+  PasswordGuessesRefused: 'PasswordGuessesRefused',
   ImagesProcessed: 'ImagesProcessed',
   ImagesRejected: 'ImagesRejected',
   ImageProcessingMs: 'ImageProcessingMs',
@@ -57,11 +57,17 @@ export const gauge = (name: MetricName, value: number, unit: MetricUnitType = Me
 export const milliseconds = (name: MetricName, value: number) =>
   metrics.addMetric(name, MetricUnit.Milliseconds, value);
 
-/** A metric carrying an extra dimension, flushed at once (the shared set keeps `service` only). */
+// For metrics with extra dimensions, flushed at once (the shared set keeps `service` only). One
+// instance reused, not metrics.singleMetric() per call: that builds a new Metrics (a new Console, every
+// setting read again from the environment) and was most of the wrapper's warm per-request cost.
+let dimensioned: Metrics | undefined;
+
+/** A metric carrying an extra dimension, flushed at once. */
 export function countWith(name: MetricName, dimensions: Record<string, string>, value = 1): void {
-  const single = metrics.singleMetric();
-  for (const [key, dimension] of Object.entries(dimensions)) single.addDimension(key, dimension);
-  single.addMetric(name, MetricUnit.Count, value);
+  dimensioned ??= new Metrics({ namespace: metricsNamespace, serviceName });
+  for (const [key, dimension] of Object.entries(dimensions)) dimensioned.addDimension(key, dimension);
+  dimensioned.addMetric(name, MetricUnit.Count, value);
+  dimensioned.publishStoredMetrics();
 }
 
 /** Flushes what the invocation recorded; nothing is printed when it recorded nothing. */
@@ -72,13 +78,22 @@ function publishMetrics(): MiddlewareObj {
   return { after: flush, onError: flush };
 }
 
+/** One log line per invocation with the count and total duration of each AWS call it made. */
+function logCallTimings(): MiddlewareObj {
+  const log = async () => {
+    const awsCalls = takeCallTimings();
+    if (Object.keys(awsCalls).length > 0) logger.info('aws calls', { awsCalls });
+  };
+  return { after: log, onError: log };
+}
+
 /**
- * Logger (JSON, Lambda context, keys reset per invocation), Tracer (never the response: it can hold
- * readings' plaintext) and Metrics. Every handler wrapper uses this list.
+ * Logger (JSON, Lambda context, keys reset per invocation), AWS call timings and Metrics. Every
+ * handler wrapper uses this list.
  */
 export const observability = (): MiddlewareObj[] => [
   injectLambdaContext(logger, { resetKeys: true }) as MiddlewareObj,
-  captureLambdaHandler(tracer, { captureResponse: false }) as MiddlewareObj,
+  logCallTimings(),
   publishMetrics(),
 ];
 

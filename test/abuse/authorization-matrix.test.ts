@@ -99,7 +99,7 @@ const matrix: Record<string, Row> = {
 
   // Images belong to the device that uploaded them: another device gets 404 (reads, deletes) or 409
   // (overwrites); the admin reads and deletes any of them but overwrites none (409).
-  'POST /api/images': { expect: GUARDED(201, 201), body: { contentType: 'image/png' } },
+  'POST /api/images': { expect: GUARDED(201, 201), body: { contentType: 'image/png', contentLength: 100 } },
   'PUT /api/images/{key}': {
     expect: GUARDED(202, 409, 409),
     raw: { bytes: PNG, contentType: 'application/octet-stream' },

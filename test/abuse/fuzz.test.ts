@@ -8,6 +8,7 @@ import { dynamo, dynamoClient } from '../../src/lib/aws/dynamo';
 import { sqs } from '../../src/lib/aws/sqs';
 import { config } from '../../src/lib/config';
 import { registerDevice } from '../../src/lib/devices/devices';
+import { MAX_JSON_DEPTH } from '../../src/lib/http/json-body';
 import { lambdaContext } from '../support/lambda-context';
 import { expectSafeResponse } from '../support/responses';
 
@@ -266,6 +267,157 @@ const malformedQuery = fc.oneof(
     })),
 );
 
+// --- Structure: depth, size, unicode, number edge cases (raw JSON text) ----------------------------
+
+const STRUCTURE_RUNS = 600;
+const CURSOR_RUNS = 400;
+
+/** `depth` containers, arrays or objects at random, around a scalar. */
+const nestedText = (kinds: boolean[]) =>
+  kinds.reduceRight((inner, isArray) => (isArray ? `[${inner}]` : `{"k":${inner}}`), '0');
+const readingText = (fields: string) => `{"data":{${fields}}}`;
+
+// Strings that stress every encoding step: lone surrogates, NUL, direction overrides, emoji with
+// modifiers, combining marks, BOM and non-characters.
+const hostileText = fc.oneof(
+  fc.string16bits({ maxLength: 20 }),
+  fc.fullUnicodeString({ maxLength: 20 }),
+  fc.constantFrom(
+    '\u0000',
+    '\ud800',
+    '\udfff',
+    'a\ud83d',
+    '\u202eevil',
+    '\u200f\u05d0',
+    '😀👍🏽',
+    'e\u0301',
+    '\uffff',
+    '\ufeff',
+  ),
+);
+const hasLoneSurrogate = (text: string) => /\p{Cs}/u.test(text);
+
+// Number literals as a client would write them; the expected answer for each is known independently.
+const EXACT_LITERALS = [
+  '-0',
+  '0',
+  '1e308',
+  '1.7976931348623157e308',
+  '5e-324',
+  '0.1',
+  '0.30000000000000004',
+  '1E+2',
+  '-1.5e-7',
+  '9007199254740991',
+  '-9007199254740991',
+];
+const INEXACT_LITERALS = [
+  '1e309',
+  '-1e309',
+  '1e-400',
+  '2.4703282292062327e-324',
+  '9007199254740992',
+  '9007199254740993',
+  '-9007199254740993',
+  '3.141592653589793238',
+  '123456789012345678901234567890',
+  '0.1000000000000000000001',
+];
+const SAFE = 2n ** 53n - 1n;
+const numberLiteral: fc.Arbitrary<{ literal: string; exact: boolean }> = fc.oneof(
+  fc.constantFrom(...EXACT_LITERALS).map((literal) => ({ literal, exact: true })),
+  fc.constantFrom(...INEXACT_LITERALS).map((literal) => ({ literal, exact: false })),
+  // JSON.stringify of a double prints its shortest exact form: always kept.
+  fc
+    .double({ noNaN: true, noDefaultInfinity: true })
+    .map((n) => ({ literal: JSON.stringify(n), exact: true })),
+  // Integers written out in full: kept exactly when they are safe integers.
+  fc
+    .bigInt({ min: -(10n ** 20n), max: 10n ** 20n })
+    .map((n) => ({ literal: n.toString(), exact: n >= -SAFE && n <= SAFE })),
+);
+
+type StructuredCase = { text: string; expected: number[] };
+// Counterexamples can be megabytes of brackets: print the start and the length only.
+const printedShort = (value: StructuredCase): StructuredCase =>
+  Object.assign(value, {
+    [fc.toStringMethod]: () =>
+      `${JSON.stringify(value.text.slice(0, 120))}… (${value.text.length} chars) → ${value.expected}`,
+  });
+const structuredBody: fc.Arbitrary<StructuredCase> = fc
+  .oneof(
+    // Depth: the body and `data` are 2 levels; the freeform may use the rest of MAX_JSON_DEPTH.
+    fc.array(fc.boolean(), { minLength: 1, maxLength: 150 }).map((kinds) => ({
+      text: readingText(`"relative_time":1,"freeform":${nestedText(kinds)}`),
+      expected: [kinds.length + 2 <= MAX_JSON_DEPTH ? 202 : 400],
+    })),
+    fc.constantFrom(100_000, 400_000).map((depth) => ({
+      text: readingText(`"freeform":${'['.repeat(depth)}${']'.repeat(depth)}`),
+      expected: [400],
+    })),
+    // Size: huge arrays in the freeform (over 16 KB of JSON is refused), lists around the readings limit.
+    fc.integer({ min: 1, max: 200_000 }).map((length) => {
+      const freeform = `[${new Array(length).fill('0').join(',')}]`;
+      return {
+        text: readingText(`"freeform":${freeform}`),
+        expected: [freeform.length <= config.MAX_FREEFORM_BYTES ? 202 : 400],
+      };
+    }),
+    fc
+      .integer({ min: config.MAX_READINGS_PER_REQUEST - 2, max: config.MAX_READINGS_PER_REQUEST + 2 })
+      .map((count) => ({
+        text: `[${new Array(count).fill('{"data":{}}').join(',')}]`,
+        expected: [count <= config.MAX_READINGS_PER_REQUEST ? 202 : 400],
+      })),
+    // Unicode in freeform values and keys (kept as sent), and in passwords (refused with a lone surrogate).
+    fc.tuple(hostileText, hostileText).map(([key, value]) => ({
+      text: readingText(`"freeform":${JSON.stringify({ [key]: value })}`),
+      expected: [202],
+    })),
+    hostileText.map((password) => ({
+      text: readingText(`"db_password":${JSON.stringify(password)}`),
+      // A device may write with MAX_PASSWORDS_PER_DEVICE different passwords, then 403.
+      expected: hasLoneSurrogate(password) ? [400] : [202, 403],
+    })),
+    // Numbers in the freeform, and as relative_time (which must also be an exact integer).
+    numberLiteral.map(({ literal, exact }) => ({
+      text: readingText(`"freeform":{"n":[${literal}]}`),
+      expected: [exact ? 202 : 400],
+    })),
+    numberLiteral.map(({ literal, exact }) => {
+      const value = Number(literal);
+      const integral = exact && Number.isSafeInteger(value);
+      return { text: readingText(`"relative_time":${literal}`), expected: [integral ? 202 : 400] };
+    }),
+  )
+  .map(printedShort);
+
+// Cursors no route handed out: arbitrary positions of the right and wrong shapes, and noise.
+const forgedCursor = fc
+  .oneof(
+    fc.record({
+      sk: fc.oneof(
+        fc.string16bits({ maxLength: 40 }),
+        fc.constantFrom('', '1', '~', `1${'9'.repeat(16)}#x`, `0${'0'.repeat(16)}#a-1`),
+      ),
+    }),
+    fc.record({ a: fc.string({ maxLength: 40 }), o: fc.oneof(fc.integer(), fc.double()) }),
+    fc.dictionary(fc.string({ maxLength: 6 }), fc.jsonValue({ maxDepth: 2 }), { maxKeys: 3 }),
+    fc.jsonValue({ maxDepth: 2 }),
+  )
+  .map((position) => Buffer.from(JSON.stringify(position) ?? 'null').toString('base64url'));
+const queryRoute = fc.constantFrom(
+  { resource: '/api/iot', path: {} as Record<string, string> },
+  { resource: '/api/iot/{start}', path: { start: '-5' } },
+  { resource: '/api/iot/{start}/{end}', path: { start: '0', end: '100' } },
+  { resource: '/api/iot/seconds/{seconds}', path: { seconds: '3600' } },
+);
+// Admin path ids: anything a URL can carry, internal partitions included.
+const adminPathId = fc.oneof(
+  fc.string16bits({ minLength: 1, maxLength: 70 }),
+  fc.constantFrom('dev_x#arrivals', 'a#b', 'abc', 'ab', 'x'.repeat(65), '../x', 'dev x'),
+);
+
 describe('fuzzing the ingest and query handlers (fast-check, in-process)', () => {
   beforeAll(async () => {
     deviceId = (await registerDevice({})).device.deviceId;
@@ -340,6 +492,57 @@ describe('fuzzing the ingest and query handlers (fast-check, in-process)', () =>
         expect(rawReads).not.toHaveBeenCalled();
       }),
       { numRuns: QUERY_MALFORMED_RUNS },
+    );
+  }, 240_000);
+
+  it(`answers ${STRUCTURE_RUNS} structurally hostile bodies (depth, size, unicode, numbers) as expected, never 5xx`, async () => {
+    await fc.assert(
+      fc.asyncProperty(structuredBody, async ({ text, expected }) => {
+        sends.mockClear();
+        const response = await invoke(ingest, ingestEvent(text));
+        expect({ status: response.statusCode, text: text.slice(0, 200) }).toEqual({
+          status: expected.includes(response.statusCode) ? response.statusCode : expected,
+          text: text.slice(0, 200),
+        });
+        expectSafeResponse(response.statusCode, response.headers ?? {}, response.body);
+        if (response.statusCode === 202) expect(sends).toHaveBeenCalled();
+        else expect(sends).not.toHaveBeenCalled();
+      }),
+      { numRuns: STRUCTURE_RUNS },
+    );
+  }, 240_000);
+
+  it(`answers ${CURSOR_RUNS} forged cursors on every readings route with 200 or 400, never 5xx`, async () => {
+    await fc.assert(
+      fc.asyncProperty(queryRoute, forgedCursor, async (route, cursor) => {
+        const response = await invoke(query, queryEvent({ ...route, query: { cursor } }));
+        expect({ route, cursor, status: [200, 400].includes(response.statusCode) }).toEqual({
+          route,
+          cursor,
+          status: true,
+        });
+        expectSafeResponse(response.statusCode, response.headers ?? {}, response.body);
+      }),
+      { numRuns: CURSOR_RUNS },
+    );
+  }, 240_000);
+
+  it('answers an admin query naming any path id with 200 (a device id) or 400 (anything else), never 5xx', async () => {
+    await fc.assert(
+      fc.asyncProperty(adminPathId, async (id) => {
+        const event = queryEvent({ resource: '/api/devices/{deviceId}/iot', path: { deviceId: id } });
+        const asAdmin = {
+          ...event,
+          requestContext: { ...event.requestContext, authorizer: { role: 'admin' } },
+        } as APIGatewayProxyEvent;
+        const response = await invoke(query, asAdmin);
+        expect({ id, status: response.statusCode }).toEqual({
+          id,
+          status: /^[A-Za-z0-9_-]{3,64}$/.test(id) ? 200 : 400,
+        });
+        expectSafeResponse(response.statusCode, response.headers ?? {}, response.body);
+      }),
+      { numRuns: 300 },
     );
   }, 240_000);
 

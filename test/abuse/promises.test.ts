@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { arrivalsBetween } from '../../src/lib/readings/activity';
-import { api } from '../support/api';
+import { api, apiUrl } from '../support/api';
 import { registerTestDevice, type TestDevice } from '../support/devices';
 import { eventually } from '../support/sqs';
 
@@ -134,4 +134,28 @@ describe('a request whose sealed form exceeds SQS’s 1 MiB (item 5)', () => {
     }
     s3.destroy();
   }, 120_000);
+});
+
+describe('API Gateway’s 10 MB request limit, which the local gateway applies as AWS does', () => {
+  it.each([
+    ['with a Content-Length', false],
+    ['streamed without one (chunked)', true],
+  ])(
+    'answers a body over 10 MB %s with 413 in the API’s error shape, storing nothing',
+    async (_, chunked) => {
+      const device = await registerTestDevice();
+      const body = Buffer.alloc(10 * 1024 * 1024 + 1, 0x20);
+      const response = await fetch(`${apiUrl()}/api/iot`, {
+        method: 'PUT',
+        headers: { authorization: `Bearer ${device.token}`, 'content-type': 'application/json' },
+        body: chunked ? new Blob([body]).stream() : body,
+        ...(chunked ? { duplex: 'half' } : {}),
+      } as RequestInit);
+      expect(response.status).toBe(413);
+      expect(await response.json()).toEqual({
+        error: { code: 'PayloadTooLarge', message: 'Request too large' },
+      });
+      expect((await allPages(device)).rows).toEqual([]);
+    },
+  );
 });

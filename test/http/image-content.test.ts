@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import sharp from 'sharp';
 import { adminToken, api, apiUrl } from '../support/api';
 import { registerTestDevice, type TestDevice } from '../support/devices';
-import { png, putUpload, uniqueKey } from '../support/images';
+import { png, uniqueKey } from '../support/images';
 import { runJob } from '../support/jobs';
 import { eventually } from '../support/sqs';
 
@@ -102,12 +102,17 @@ describe('image content through the in-memory cache', () => {
       .png({ compressionLevel: 0 })
       .toBuffer();
     expect(noise.length).toBeGreaterThan(4 * 1024 * 1024);
-    const ticket = await api<{ key: string }>('POST', '/api/images', {
+    const ticket = await api<{ uploadUrl: string; headers: Record<string, string> }>('POST', '/api/images', {
       token: camera.token,
-      body: { key: bigKey, contentType: 'image/png' },
+      body: { key: bigKey, contentType: 'image/png', contentLength: noise.length },
     });
     expect(ticket.status).toBe(201);
-    await putUpload(bigKey, noise, 'image/png');
+    const stored = await fetch(ticket.body.uploadUrl, {
+      method: 'PUT',
+      headers: ticket.body.headers,
+      body: noise,
+    });
+    expect(stored.status).toBe(200);
     await ready(bigKey, camera.token);
     const refused = await api<{ error: { code: string; message: string } }>(
       'GET',

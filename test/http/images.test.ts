@@ -1,7 +1,7 @@
 import sharp from 'sharp';
 import { adminToken, api } from '../support/api';
 import { registerTestDevice, type TestDevice } from '../support/devices';
-import { jpeg, labelRowsOf, listKeys, png, uniqueKey } from '../support/images';
+import { bucket, jpeg, labelRowsOf, listKeys, png, uniqueKey } from '../support/images';
 import { eventually } from '../support/sqs';
 
 interface Ticket {
@@ -18,6 +18,7 @@ interface Details {
   key: string;
   owner: string;
   status: 'pending' | 'ready' | 'rejected';
+  processedAt?: string;
   rejection?: { code: string; message: string };
   width?: number;
   height?: number;
@@ -47,6 +48,36 @@ async function download(url: string): Promise<Buffer> {
   return Buffer.from(await response.arrayBuffer());
 }
 
+/** Asks for an upload ticket for exactly these bytes. */
+const ticketFor = (token: string, body: Buffer, contentType: string, key?: string) =>
+  api<Ticket>('POST', '/api/images', {
+    token,
+    body: { ...(key === undefined ? {} : { key }), contentType, contentLength: body.length },
+  });
+
+const uploadWith = (ticket: Ticket, body: Buffer) =>
+  fetch(ticket.uploadUrl, { method: 'PUT', headers: ticket.headers, body });
+
+/** The object a presigned URL writes (path-style: /<bucket>/<object key>). */
+const objectKeyOf = (url: string) => decodeURIComponent(new URL(url).pathname).slice(`/${bucket()}/`.length);
+
+/**
+ * Waits until the processor has dealt with an upload through `ticket` that arrived after `before` was
+ * processed: refused (its object deleted) or, had it been accepted, processed into a new version.
+ */
+async function lateUploadHandled(key: string, token: string, ticket: Ticket, before: Details) {
+  return eventually(
+    async () => {
+      const current = await api<Details>('GET', path(key), { token });
+      const objects = await listKeys(`uploads/${key}`);
+      if (objects.includes(objectKeyOf(ticket.uploadUrl)) && current.body.processedAt === before.processedAt)
+        throw new Error(`${key}: the late upload is not handled yet`);
+      return current.body;
+    },
+    { timeoutMs: 20_000 },
+  );
+}
+
 const putBinary = (key: string, body: Buffer, token: string, contentType = 'application/octet-stream') =>
   api<{ key: string; status: string }>('PUT', path(key), {
     token,
@@ -63,25 +94,26 @@ describe('images over HTTP (upload → thumbnails → metadata → label search 
   });
 
   it('presigned PUT upload: thumbnails appear in S3, metadata and labels come back, search finds it, delete removes all', async () => {
-    const created = await api<Ticket>('POST', '/api/images', {
-      token: camera.token,
-      body: { contentType: 'image/jpeg' },
-    });
+    const body = await jpeg(2000, 1500, { main: '#d02020', accent: '#2040d0' });
+    const created = await ticketFor(camera.token, body, 'image/jpeg');
     expect(created.status).toBe(201);
     const ticket = created.body;
     expect(ticket).toMatchObject({
       key: expect.stringMatching(/^[0-9a-f-]{36}$/),
       method: 'PUT',
-      headers: { 'content-type': 'image/jpeg' },
+      headers: { 'content-type': 'image/jpeg', 'content-length': String(body.length) },
       expiresIn: 900,
       maxBytes: expect.any(Number),
     });
-    // Content-Type is part of the signature (AWS refuses a different one; the emulator does not check).
-    expect(new URL(ticket.uploadUrl).searchParams.get('X-Amz-SignedHeaders')).toBe('content-type;host');
+    // Type and size are part of the signature (AWS refuses others; the emulator does not check).
+    expect(new URL(ticket.uploadUrl).searchParams.get('X-Amz-SignedHeaders')).toBe(
+      'content-length;content-type;host',
+    );
     expect(ticket.uploadUrl).not.toContain('x-amz-checksum');
+    // The claim's own object, under the key.
+    expect(objectKeyOf(ticket.uploadUrl)).toMatch(new RegExp(`^uploads/${ticket.key}/[0-9a-f-]{36}$`));
 
-    const body = await jpeg(2000, 1500, { main: '#d02020', accent: '#2040d0' });
-    const upload = await fetch(ticket.uploadUrl, { method: 'PUT', headers: ticket.headers, body });
+    const upload = await uploadWith(ticket, body);
     expect(upload.status).toBe(200);
 
     // Processing time is a benchmark figure (npm run bench), not asserted here.
@@ -160,29 +192,28 @@ describe('images over HTTP (upload → thumbnails → metadata → label search 
 
   it('presigned POST form upload (S3 enforces size and type from the policy in AWS)', async () => {
     const key = uniqueKey('form');
-    const created = await api<Ticket>('POST', '/api/images', {
-      token: camera.token,
-      body: { key, contentType: 'image/png' },
-    });
+    const square = await png(300, 300);
+    const created = await ticketFor(camera.token, square, 'image/png', key);
     expect(created.status).toBe(201);
     const { url, fields } = created.body.form;
     const policy = JSON.parse(Buffer.from(fields.Policy ?? '', 'base64').toString('utf8'));
     expect(policy.conditions).toEqual(
       expect.arrayContaining([
-        ['content-length-range', 1, created.body.maxBytes],
+        ['content-length-range', square.length, square.length],
         ['eq', '$Content-Type', 'image/png'],
+        { key: objectKeyOf(created.body.uploadUrl) },
       ]),
     );
     const form = new FormData();
     for (const [name, value] of Object.entries(fields)) form.append(name, value);
-    form.append('file', new Blob([await png(300, 300)]), 'square.png');
+    form.append('file', new Blob([square]), 'square.png');
     const upload = await fetch(url, { method: 'POST', body: form });
     expect([200, 204]).toContain(upload.status);
     const image = await processed(key, camera.token);
     expect(image.labels.map((label) => label.name)).toContain('square');
   });
 
-  it('bad input is rejected with a reason, no thumbnails, and the API says so', async () => {
+  it('bad input is rejected with a reason, no thumbnails, its original deleted, and the API says so', async () => {
     const key = `${uniqueKey('x')}.jpg`;
     expect((await putBinary(key, Buffer.from('plain text, not a JPEG'), camera.token)).status).toBe(202);
     const image = await processed(key, camera.token);
@@ -192,26 +223,109 @@ describe('images over HTTP (upload → thumbnails → metadata → label search 
       thumbnails: [],
       labels: [],
     });
+    expect(image.original).toBeUndefined();
     expect(await listKeys(`thumbnails/${key}/`)).toEqual([]);
+    // Deleted right after the record is written.
+    await eventually(async () => expect(await listKeys(`uploads/${key}`)).toEqual([]));
   });
 
-  it('refuses a body that did not arrive as binary instead of storing corrupted bytes', async () => {
-    // serverless-offline delivers only application/octet-stream as binary (AWS: binaryMediaTypes).
-    const response = await putBinary(uniqueKey('typed'), await jpeg(50, 50), camera.token, 'image/jpeg');
-    expect(response.status).toBe(415);
-    expect(response.body).toEqual({
-      error: { code: 'UnsupportedMediaType', message: expect.stringContaining('application/octet-stream') },
+  it('an original larger than MAX_UPLOAD_BYTES (sent past its signed size) is rejected and deleted', async () => {
+    const key = uniqueKey('oversize');
+    const declared = await png(64, 64);
+    const created = await ticketFor(camera.token, declared, 'image/png', key);
+    expect(created.status).toBe(201);
+    // AWS would refuse this PUT (Content-Length is signed); the emulator does not, so the processor's
+    // own limit is what is tested here.
+    const oversize = Buffer.concat([declared, Buffer.alloc(created.body.maxBytes, 7)]);
+    const upload = await fetch(created.body.uploadUrl, {
+      method: 'PUT',
+      headers: { 'content-type': 'image/png' },
+      body: oversize,
     });
-    const text = await putBinary(uniqueKey('text'), Buffer.from('hi'), camera.token, 'text/plain');
-    expect(text.status).toBe(415);
+    expect(upload.status).toBe(200);
+    const image = await processed(key, camera.token);
+    expect(image).toMatchObject({
+      status: 'rejected',
+      rejection: { code: 'too-large', message: expect.any(String) },
+      thumbnails: [],
+    });
+    expect(image.original).toBeUndefined();
+    // Deleted right after the record is written.
+    await eventually(async () => expect(await listKeys(`uploads/${key}`)).toEqual([]));
+  });
+
+  it('a stale presigned URL (key deleted, then claimed by another device) cannot replace the new owner’s image', async () => {
+    const key = uniqueKey('reclaimed');
+    const stale = await jpeg(400, 300, { main: '#d02020', accent: '#d02020' });
+    const first = await ticketFor(camera.token, stale, 'image/jpeg', key);
+    expect(first.status).toBe(201);
+    expect((await api('DELETE', path(key), { token: camera.token })).status).toBe(200);
+
+    const theirs = await png(300, 300, { main: '#2040d0', accent: '#2040d0' });
+    const second = await ticketFor(other.token, theirs, 'image/png', key);
+    expect(second.status).toBe(201);
+    expect((await uploadWith(second.body, theirs)).status).toBe(200);
+    const before = await processed(key, other.token);
+    expect(before).toMatchObject({ owner: `device:${other.deviceId}`, status: 'ready', format: 'png' });
+
+    // The first URL has not expired: S3 (and the emulator) accept the PUT. The processor refuses the
+    // object of a claim that is no longer current and deletes it.
+    expect((await uploadWith(first.body, stale)).status).toBe(200);
+    const after = await lateUploadHandled(key, other.token, first.body, before);
+    const { original: _o1, thumbnails: _t1, ...described } = before;
+    const { original: _o2, thumbnails: _t2, ...still } = after;
+    expect(still).toEqual(described);
+    expect(after.labels.map((label) => label.name)).toContain('blue');
+    expect((await download(after.original?.url ?? '')).equals(theirs)).toBe(true);
+    expect((await api('GET', path(key), { token: camera.token })).status).toBe(404);
+    // Each claim wrote its own object; only the current claim's is left.
+    expect(await listKeys(`uploads/${key}`)).toEqual([objectKeyOf(second.body.uploadUrl)]);
+  });
+
+  it('only the newest ticket of a key may write it: the owner’s older URL goes stale', async () => {
+    const key = uniqueKey('reticket');
+    const older = await png(200, 100, { main: '#d02020', accent: '#d02020' });
+    const newer = await png(100, 200, { main: '#20a040', accent: '#20a040' });
+    const first = await ticketFor(camera.token, older, 'image/png', key);
+    const second = await ticketFor(camera.token, newer, 'image/png', key);
+    expect([first.status, second.status]).toEqual([201, 201]);
+    expect((await uploadWith(second.body, newer)).status).toBe(200);
+    const current = await processed(key, camera.token);
+    expect(current.labels.map((label) => label.name)).toContain('green');
+    expect((await uploadWith(first.body, older)).status).toBe(200);
+    const after = await lateUploadHandled(key, camera.token, first.body, current);
+    expect(after.labels).toEqual(current.labels);
+    expect(after.processedAt).toBe(current.processedAt);
+    expect((await download(after.original?.url ?? '')).equals(newer)).toBe(true);
+    expect(await listKeys(`uploads/${key}`)).toEqual([objectKeyOf(second.body.uploadUrl)]);
   });
 
   it('validates input with clear 4xx JSON errors', async () => {
     const cases: Array<[string, string, { body?: unknown; rawBody?: Buffer }, number, string]> = [
-      ['POST', '/api/images', { body: { contentType: 'text/html' } }, 400, 'contentType'],
-      ['POST', '/api/images', { body: { contentType: 'image/png', key: 'a/b' } }, 400, 'key'],
-      ['POST', '/api/images', { body: { contentType: 'image/png', key: 'x'.repeat(201) } }, 400, 'key'],
-      ['POST', '/api/images', { body: { contentType: 'image/png', extra: 1 } }, 400, 'extra'],
+      ['POST', '/api/images', { body: { contentType: 'text/html', contentLength: 10 } }, 400, 'contentType'],
+      [
+        'POST',
+        '/api/images',
+        { body: { contentType: 'image/png', contentLength: 10, key: 'a/b' } },
+        400,
+        'key',
+      ],
+      [
+        'POST',
+        '/api/images',
+        { body: { contentType: 'image/png', contentLength: 10, key: 'x'.repeat(201) } },
+        400,
+        'key',
+      ],
+      [
+        'POST',
+        '/api/images',
+        { body: { contentType: 'image/png', contentLength: 10, extra: 1 } },
+        400,
+        'extra',
+      ],
+      // Without a declared size the PUT URL could write up to 5 GB.
+      ['POST', '/api/images', { body: { contentType: 'image/png' } }, 400, 'contentLength'],
       [
         'POST',
         '/api/images',
@@ -251,7 +365,7 @@ describe('images over HTTP (upload → thumbnails → metadata → label search 
     expect(stolen.status).toBe(409);
     const claim = await api('POST', '/api/images', {
       token: other.token,
-      body: { key, contentType: 'image/png' },
+      body: { key, contentType: 'image/png', contentLength: 100 },
     });
     expect(claim.status).toBe(409);
     const theirs = await api<{ data: Array<{ key: string }> }>('GET', '/api/images?limit=200', {

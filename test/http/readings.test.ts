@@ -28,13 +28,13 @@ async function waitForRows(device: TestDevice, count: number, password?: string)
 }
 
 describe('readings API over HTTP', () => {
-  it('accepts the original value forms: numeric strings, floats (truncated), date-times, defaults', async () => {
+  it('accepts the original value forms: numeric strings, integral floats, date-times, defaults', async () => {
     const device = await registerTestDevice();
     const response = await put(device, [
       { data: { relative_time: '10', interrogator_time: ' 1395139159123456 ', freeform: 'text' } },
       {
         data: {
-          relative_time: 20.9,
+          relative_time: 20.0,
           interrogator_time: '3/18/2014 10:59:19.123456 AM',
           freeform: [1, { a: null }],
         },

@@ -1,6 +1,6 @@
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { HeadObjectCommand } from '@aws-sdk/client-s3';
-import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { S3Event } from 'aws-lambda';
 import sharp from 'sharp';
 import sampleEvent from '../../events/s3-image-uploaded.json';
@@ -23,6 +23,7 @@ import {
   truncatedJpeg,
   uniqueKey,
 } from '../support/images';
+import { runJob } from '../support/jobs';
 import { eventually } from '../support/sqs';
 
 // Objects put straight into the local S3 (as an operator or a presigned upload would): the emulated
@@ -123,6 +124,8 @@ describe('image processing (S3 upload → processor → S3 thumbnails + DynamoDB
     expect(image.thumbnails).toEqual([]);
     expect(image.labels).toEqual([]);
     expect(await listKeys(`thumbnails/${key}/`)).toEqual([]);
+    // A rejected original does not stay in the bucket (deleted right after the record is written).
+    await eventually(async () => expect(await listKeys(`uploads/${key}`)).toEqual([]));
     // Processed once: a retry would have bumped the version.
     await new Promise((resolve) => setTimeout(resolve, 1_500));
     expect((await record(key))?.version).toBe(1);
@@ -227,11 +230,53 @@ describe('image processing (S3 upload → processor → S3 thumbnails + DynamoDB
       labels: [],
     });
     expect(await listKeys(`thumbnails/${key}/`)).toEqual([]);
+    await eventually(async () => expect(await listKeys(`uploads/${key}`)).toEqual([]));
     expect(
       await labelRowsOf(
         key,
         (before.labels ?? []).map((label) => label.name),
       ),
     ).toEqual([]);
+  });
+
+  it('records every outcome for the stats rollup, once per upload, and the rollup counts them', async () => {
+    const good = uniqueKey('counted');
+    const bad = `${uniqueKey('counted-bad')}.jpg`;
+    await putUpload(good, await png(64, 64));
+    await putUpload(bad, Buffer.from('not an image at all'));
+    const images = [await processed(good), await processed(bad)];
+    const minuteOf = (iso: string | undefined) => Math.floor(Date.parse(iso ?? '') / 60_000) * 60_000;
+    const outcomesOf = async (key: string, minute: number) => {
+      const { Items = [] } = await dynamo.send(
+        new QueryCommand({
+          TableName: process.env.STATS_TABLE,
+          KeyConditionExpression: 'series = :series AND begins_with(#at, :prefix)',
+          ExpressionAttributeNames: { '#at': 'at' },
+          ExpressionAttributeValues: {
+            ':series': `images#${String(minute).padStart(13, '0')}`,
+            ':prefix': `uploads/${key}#`,
+          },
+        }),
+      );
+      return Items.map((item) => item.outcome);
+    };
+    const [goodMinute, badMinute] = images.map((image) => minuteOf(image.processedAt));
+    await eventually(async () => {
+      expect(await outcomesOf(good, goodMinute ?? 0)).toEqual(['processed']);
+      expect(await outcomesOf(bad, badMinute ?? 0)).toEqual(['rejected']);
+    });
+
+    type Rollup = { global: { imagesProcessed: number; imagesRejected: number } };
+    const totals = { processed: 0, rejected: 0 };
+    for (const minute of new Set([goodMinute, badMinute])) {
+      const rollup = await runJob<Rollup>('rollup-stats', {
+        intervalEnd: new Date((minute ?? 0) + 60_000).toISOString(),
+      });
+      totals.processed += rollup.global.imagesProcessed;
+      totals.rejected += rollup.global.imagesRejected;
+    }
+    // Other tests upload images in the same minutes: at least these two are counted.
+    expect(totals.processed).toBeGreaterThanOrEqual(1);
+    expect(totals.rejected).toBeGreaterThanOrEqual(1);
   });
 });

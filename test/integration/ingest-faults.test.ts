@@ -86,27 +86,38 @@ describe('ingest: whole or nothing, under faults', () => {
   });
 
   it.each([
-    ['SQS refuses the send', 'sqs', 'SendMessageBatchCommand', small],
-    ['S3 refuses the spilled copy', 's3', 'PutObjectCommand', large],
-    ['DynamoDB throttles the idempotency record', 'dynamo', 'PutItemCommand', small],
-  ] as const)('answers 503 + Retry-After and queues nothing when %s', async (_, client, command, body) => {
-    const app = await ingestContainer();
-    const faults = injectFaults(app[client], [
-      {
-        command,
-        times: Number.POSITIVE_INFINITY,
-        when: (input) => command !== 'PutItemCommand' || input.TableName === process.env.IDEMPOTENCY_TABLE,
-        error: command === 'SendMessageBatchCommand' ? failedFor('KmsThrottled', 500) : throttled('SlowDown'),
-      },
-    ]);
-    try {
-      const response = await app.ingest(body, { 'Idempotency-Key': `k-${Math.random()}` });
-      expect(response.statusCode).toBe(503);
-      expect(response.headers?.['retry-after']).toBe('1');
-      expect(JSON.parse(response.body).error.code).toBe('ServiceUnavailable');
-    } finally {
-      faults.remove();
-    }
-    expect(await app.queued()).toBe(0);
-  });
+    ['SQS refuses the send', 'sqs', 'SendMessageBatchCommand', undefined, small],
+    ['S3 refuses the spilled copy', 's3', 'PutObjectCommand', undefined, large],
+    ['DynamoDB throttles the idempotency record', 'dynamo', 'PutItemCommand', 'IDEMPOTENCY_TABLE', small],
+    [
+      'DynamoDB throttles the new data key record (key provider)',
+      'dynamo',
+      'PutItemCommand',
+      'KEYS_TABLE',
+      small,
+    ],
+  ] as const)(
+    'answers 503 + Retry-After and queues nothing when %s',
+    async (_, client, command, table, body) => {
+      const app = await ingestContainer();
+      const faults = injectFaults(app[client], [
+        {
+          command,
+          times: Number.POSITIVE_INFINITY,
+          when: (input) => table === undefined || input.TableName === process.env[table],
+          error:
+            command === 'SendMessageBatchCommand' ? failedFor('KmsThrottled', 500) : throttled('SlowDown'),
+        },
+      ]);
+      try {
+        const response = await app.ingest(body, { 'Idempotency-Key': `k-${Math.random()}` });
+        expect(response.statusCode).toBe(503);
+        expect(response.headers?.['retry-after']).toBe('1');
+        expect(JSON.parse(response.body).error.code).toBe('ServiceUnavailable');
+      } finally {
+        faults.remove();
+      }
+      expect(await app.queued()).toBe(0);
+    },
+  );
 });

@@ -280,7 +280,7 @@ describe('detect-silent-devices', () => {
       m.detectSilentDevices(later + 3_000, publisher),
     ]);
     expect(ours().map((alert) => alert.type)).toEqual(['device.silent', 'device.recovered']);
-    expect(ours()[1]?.lastSeenAt).toBe(iso(later + 2_000));
+    expect(ours()[1]).toMatchObject({ lastSeenAt: iso(later + 2_000) });
     expect((await m.getDevice(device.deviceId)).reportingState).toBe('reporting');
     await m.detectSilentDevices(later + 4_000, publisher);
     expect(ours()).toHaveLength(2);

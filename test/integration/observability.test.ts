@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import sharp from 'sharp';
 import { adminToken, api } from '../support/api';
 import { registerTestDevice } from '../support/devices';
 import { testLogFile } from '../support/paths';
@@ -104,6 +105,23 @@ describe('function logs and metrics of a full round trip', () => {
     expect(stored).toMatchObject({ function_name: 'sensorcloud-local-consume-readings', level: 'INFO' });
   });
 
+  it('logs, once per invocation, the count and duration of each AWS call (ingest → SQS, consumer → DynamoDB)', () => {
+    const { accepted, stored } = consumerLineOf(batchId) ?? {};
+    const callsOf = (line: LogLine | undefined) =>
+      logLines().find(
+        (candidate) =>
+          candidate.message === 'aws calls' &&
+          candidate.function_request_id === line?.function_request_id &&
+          candidate.function_name === line?.function_name,
+      )?.awsCalls;
+    expect(callsOf(accepted)).toMatchObject({
+      'SQS.SendMessageBatch': { count: 1, ms: expect.any(Number) },
+    });
+    expect(callsOf(stored)).toMatchObject({
+      'DynamoDB.BatchWriteItem': { count: expect.any(Number), ms: expect.any(Number) },
+    });
+  });
+
   it('emits the pipeline metrics in Embedded Metric Format', async () => {
     const emitted = logLines().filter((line) => line._aws !== undefined);
     const names = new Set(emitted.flatMap(metricNames));
@@ -129,4 +147,38 @@ describe('function logs and metrics of a full round trip', () => {
       _aws: { CloudWatchMetrics: [{ Namespace: 'sensorcloud/local', Dimensions: [['service']] }] },
     });
   });
+
+  it('emits the image metrics that the image-rejects alarm watches', async () => {
+    const camera = await registerTestDevice('metrics-camera');
+    const upload = (key: string, body: Buffer) =>
+      api('PUT', `/api/images/${key}`, {
+        token: camera.token,
+        rawBody: body,
+        headers: { 'content-type': 'application/octet-stream' },
+      });
+    const stamp = randomBytes(4).toString('hex');
+    const image = await sharp({
+      create: { width: 32, height: 32, channels: 3, background: '#808080' },
+    })
+      .png()
+      .toBuffer();
+    expect((await upload(`metrics-good-${stamp}`, image)).status).toBe(202);
+    expect((await upload(`metrics-bad-${stamp}`, Buffer.from('not an image'))).status).toBe(202);
+    const imageMetric = (name: string) =>
+      logLines().find((line) => line._aws !== undefined && metricNames(line).includes(name));
+    const [processed, rejected, timing] = await eventually(async () => {
+      const found = ['ImagesProcessed', 'ImagesRejected', 'ImageProcessingMs'].map(imageMetric);
+      expect(found.every((line) => line !== undefined)).toBe(true);
+      return found as LogLine[];
+    });
+    for (const line of [processed, rejected, timing]) {
+      // Namespace and dimensions exactly as the alarm (infra/resources/alarms.yml) reads them.
+      expect(line).toMatchObject({
+        service: 'sensorcloud',
+        _aws: { CloudWatchMetrics: [{ Namespace: 'sensorcloud/local', Dimensions: [['service']] }] },
+      });
+    }
+    expect(rejected?.ImagesRejected).toBeGreaterThanOrEqual(1);
+    expect(timing?.ImageProcessingMs).toEqual(expect.any(Number));
+  }, 60_000);
 });

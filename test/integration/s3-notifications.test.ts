@@ -6,7 +6,7 @@ import type { S3Event } from 'aws-lambda';
 import { type S3Emulator, startS3Emulator } from '../../scripts/local/emulators';
 import type { InvokeResult } from '../../scripts/local/invoker';
 import { freePort } from '../../scripts/local/ports';
-import { S3Notifications } from '../../scripts/local/s3-notifications';
+import { type OnFailure, onFailureRecord, S3Notifications } from '../../scripts/local/s3-notifications';
 import { eventually } from '../support/sqs';
 
 describe('S3 notifications (emulated S3 → Lambda) against the S3 emulator', () => {
@@ -30,13 +30,18 @@ describe('S3 notifications (emulated S3 → Lambda) against the S3 emulator', ()
     await emulator.stop();
   });
 
-  function subscribe(invoke: (event: S3Event) => Promise<InvokeResult>, retryDelaysMs = [10, 10]) {
+  function subscribe(
+    invoke: (event: S3Event) => Promise<InvokeResult>,
+    retryDelaysMs = [10, 10],
+    onFailure?: OnFailure,
+  ) {
     const notifications = new S3Notifications(
       [{ functionKey: 'process', bucket, event: 's3:ObjectCreated:*', prefix: 'uploads/' }],
       (_key, event) => invoke(event as S3Event),
       () => undefined,
       'us-east-1',
       retryDelaysMs,
+      onFailure,
     );
     emulator.onObjectEvent((event) => notifications.handle(event));
     return notifications;
@@ -88,5 +93,48 @@ describe('S3 notifications (emulated S3 → Lambda) against the S3 emulator', ()
     notifications.close();
     await new Promise((resolve) => setTimeout(resolve, 100));
     expect(attempts).toBe(3);
+  });
+
+  it('after the last retry, hands the event to the function’s on-failure destination', async () => {
+    let attempts = 0;
+    const failed: Array<{ functionKey: string; event: S3Event; error: string; attempts: number }> = [];
+    const notifications = subscribe(
+      async () => {
+        attempts += 1;
+        return { ok: false, error: 'S3 throttled' };
+      },
+      [10, 10],
+      async (functionKey, event, error, count) => {
+        failed.push({ functionKey, event, error, attempts: count });
+        return true;
+      },
+    );
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'uploads/lost.jpg', Body: Buffer.from('x') }));
+    await eventually(async () => expect(failed).toHaveLength(1));
+    await notifications.settle();
+    notifications.close();
+    expect(attempts).toBe(3);
+    expect(failed[0]).toMatchObject({ functionKey: 'process', error: 'S3 throttled', attempts: 3 });
+    expect(failed[0]?.event.Records[0]?.s3.object.key).toBe('uploads/lost.jpg');
+  });
+
+  it('builds the record Lambda sends to an on-failure destination', () => {
+    const record = onFailureRecord(
+      'arn:aws:lambda:us-east-1:000000000000:function:f',
+      { Records: [] },
+      'boom',
+      3,
+    );
+    expect(record).toMatchObject({
+      version: '1.0',
+      requestContext: {
+        functionArn: 'arn:aws:lambda:us-east-1:000000000000:function:f:$LATEST',
+        condition: 'RetriesExhausted',
+        approximateInvokeCount: 3,
+      },
+      requestPayload: { Records: [] },
+      responseContext: { functionError: 'Unhandled' },
+      responsePayload: { errorMessage: 'boom' },
+    });
   });
 });

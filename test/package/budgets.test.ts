@@ -1,7 +1,7 @@
-import { statSync, writeFileSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { type CfnTemplate, packageDir, packagedTemplate, resourcesOfType } from '../support/package';
-import { type ZipEntry, zipEntries } from '../support/zip';
+import { type ZipEntry, zipEntries, zipEntryContent } from '../support/zip';
 
 // Size budgets of the zips `serverless package` builds (one esbuild bundle per function).
 const ZIP_BUDGET_BYTES = 1_000_000;
@@ -49,7 +49,7 @@ describe('package budgets (the zips of serverless package)', () => {
     writeFileSync(path.join(packageDir(), 'sizes.json'), JSON.stringify(sizes, null, 2));
   }, 300_000);
 
-  it('builds each function as its own single bundle, without the AWS SDK the runtime provides', () => {
+  it('builds each function as its own single bundle, the AWS SDK inside it rather than beside it', () => {
     expect(functions.length).toBeGreaterThan(0);
     for (const fn of functions.filter((f) => !carriesSharp(f))) {
       const names = fn.entries.map((entry) => entry.name).sort();
@@ -63,6 +63,17 @@ describe('package budgets (the zips of serverless package)', () => {
         fn: fn.name,
         sdk: 0,
       });
+  });
+
+  it('bundles the AWS SDK version the tests ran (package-lock.json), not the one the runtime ships', () => {
+    const ingest = functions.find((fn) => fn.name === 'ingest-readings');
+    if (!ingest) throw new Error('ingest-readings was not packaged');
+    const bundle = zipEntryContent(ingest.zip, 'src/handlers/ingest-readings.js').toString('utf8');
+    const installed = (name: string) =>
+      (JSON.parse(readFileSync(require.resolve(`${name}/package.json`), 'utf8')) as { version: string })
+        .version;
+    for (const client of ['@aws-sdk/client-sqs', '@aws-sdk/client-dynamodb'])
+      expect(bundle).toContain(`name:"${client}",version:"${installed(client)}"`);
   });
 
   it('keeps every zip but the image processor within 1 MB', () => {

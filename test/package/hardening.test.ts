@@ -26,11 +26,14 @@ const expectedGrants: Record<string, string[]> = {
   'ingest-readings': [
     'dynamodb:GetItem DevicesTable',
     'dynamodb:GetItem IdempotencyTable',
+    'dynamodb:GetItem KeysTable',
     'dynamodb:PutItem IdempotencyTable',
     'dynamodb:PutItem KeysTable',
     'dynamodb:UpdateItem DevicesTable',
+    // One statement per purpose: data keys (readings context), the pepper (its context), SQS encryption.
     'kms:Decrypt DataKey',
-    // Twice: new envelope keys (encryption context), and the queue's encryption (through SQS).
+    'kms:Decrypt DataKey',
+    'kms:GenerateDataKey DataKey',
     'kms:GenerateDataKey DataKey',
     'kms:GenerateDataKey DataKey',
     's3:PutObject s3:sensorcloud-dev-ingest-sensorcloud/readings/*',
@@ -53,6 +56,7 @@ const expectedGrants: Record<string, string[]> = {
     'dynamodb:GetItem KeysTable',
     'dynamodb:PutItem AuditTable',
     'dynamodb:Query ReadingsTable',
+    'dynamodb:UpdateItem DevicesTable',
     'kms:Decrypt DataKey',
   ],
   'list-audit': ['dynamodb:Query AuditTable'],
@@ -88,11 +92,13 @@ const expectedGrants: Record<string, string[]> = {
   'create-image-upload': [
     'dynamodb:GetItem ImagesTable',
     'dynamodb:PutItem ImagesTable',
+    'dynamodb:UpdateItem ImagesTable',
     `s3:PutObject s3:${DEV_BUCKET}/uploads/*`,
   ],
   'put-image': [
     'dynamodb:GetItem ImagesTable',
     'dynamodb:PutItem ImagesTable',
+    'dynamodb:UpdateItem ImagesTable',
     `s3:PutObject s3:${DEV_BUCKET}/uploads/*`,
   ],
   'list-images': [
@@ -127,11 +133,16 @@ const expectedGrants: Record<string, string[]> = {
     'dynamodb:DeleteItem ImagesTable',
     'dynamodb:GetItem ImagesTable',
     'dynamodb:PutItem ImagesTable',
+    'dynamodb:PutItem StatsTable',
+    'kms:Decrypt DataKey',
+    'kms:GenerateDataKey DataKey',
     'rekognition:DetectLabels *',
     `s3:DeleteObject s3:${DEV_BUCKET}/thumbnails/*`,
+    `s3:DeleteObject s3:${DEV_BUCKET}/uploads/*`,
     `s3:GetObject s3:${DEV_BUCKET}/uploads/*`,
     `s3:ListBucket s3:${DEV_BUCKET}`,
     `s3:PutObject s3:${DEV_BUCKET}/thumbnails/*`,
+    'sqs:SendMessage ImageProcessingFailuresQueue',
   ],
 };
 
@@ -174,6 +185,50 @@ describe('least privilege and data protection in the packaged template', () => {
       );
       expect({ name, granted }).toEqual({ name, granted: [...(expectedGrants[name] ?? [])].sort() });
     }
+  });
+
+  it('narrows the password grants by condition: query updates only limiter/verifier attributes, ingest reads only the pepper', () => {
+    const statementsOf = (name: string) => {
+      const fn = functionsOf(template).find((f) => f.name === name);
+      return roleStatements(template, fn?.logicalId ?? '');
+    };
+    const [update] = statementsOf('query-readings').filter((statement) =>
+      [statement.Action].flat().includes('dynamodb:UpdateItem'),
+    );
+    expect(update?.Condition).toEqual({
+      'ForAllValues:StringEquals': {
+        'dynamodb:Attributes': [
+          'deviceId',
+          'passwordGuesses',
+          'passwordGuessWindowEnds',
+          'passwordVerifiers',
+        ],
+      },
+      StringEqualsIfExists: { 'dynamodb:ReturnValues': ['NONE', 'UPDATED_NEW'] },
+    });
+    const [pepperRead] = statementsOf('ingest-readings').filter(
+      (statement) =>
+        [statement.Action].flat().includes('dynamodb:GetItem') &&
+        JSON.stringify(statement.Resource).includes('KeysTable'),
+    );
+    expect(pepperRead?.Condition).toEqual({
+      'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': ['password-pepper/v1'] },
+    });
+    // KMS: the pepper only under its own encryption context, in both functions.
+    const kmsContexts = (name: string) =>
+      statementsOf(name)
+        .filter((statement) => [statement.Action].flat().some((action) => action.startsWith('kms:')))
+        .map((statement) => JSON.stringify(statement.Condition));
+    expect(kmsContexts('ingest-readings')).toContain(
+      JSON.stringify({ StringEquals: { 'kms:EncryptionContext:purpose': 'sensorcloud/password-pepper' } }),
+    );
+    expect(kmsContexts('query-readings')).toEqual([
+      JSON.stringify({
+        StringEquals: {
+          'kms:EncryptionContext:purpose': ['sensorcloud/readings', 'sensorcloud/password-pepper'],
+        },
+      }),
+    ]);
   });
 
   it('uses no wildcard action and no wildcard resource but where the service has no narrower one', () => {

@@ -1,5 +1,8 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { onFailureQueues } from '../../scripts/local/resources';
+import { printServiceConfig } from '../../scripts/local/service-config';
+import { MetricName } from '../../src/lib/observability';
 import { type CfnTemplate, packageDir, packagedTemplate } from '../support/package';
 
 type Statement = { Effect: string; Action: string[]; Resource: unknown; Condition?: unknown };
@@ -78,6 +81,7 @@ describe('images in the packaged template', () => {
     expect(summary).toEqual([
       ['Allow', ['s3:GetObject'], 'arn:aws:s3:::sensorcloud-dev-images-sensorcloud/uploads/*'],
       ['Allow', ['s3:ListBucket'], 'arn:aws:s3:::sensorcloud-dev-images-sensorcloud'],
+      ['Allow', ['s3:DeleteObject'], 'arn:aws:s3:::sensorcloud-dev-images-sensorcloud/uploads/*'],
       [
         'Allow',
         ['s3:PutObject', 's3:DeleteObject'],
@@ -88,6 +92,9 @@ describe('images in the packaged template', () => {
         ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem'],
         { 'Fn::GetAtt': ['ImagesTable', 'Arn'] },
       ],
+      ['Allow', ['dynamodb:PutItem'], { 'Fn::GetAtt': ['StatsTable', 'Arn'] }],
+      ['Allow', ['sqs:SendMessage'], { 'Fn::GetAtt': ['ImageProcessingFailuresQueue', 'Arn'] }],
+      ['Allow', ['kms:GenerateDataKey', 'kms:Decrypt'], { 'Fn::GetAtt': ['DataKey', 'Arn'] }],
       ['Allow', ['rekognition:DetectLabels'], '*'],
     ]);
   });
@@ -112,4 +119,71 @@ describe('images in the packaged template', () => {
       ]);
     }
   });
+
+  it('bounds the processor’s concurrency per stage, so an upload burst cannot throttle the authorizer', () => {
+    // infra/params.yml: imageProcessingConcurrency (default 10, prod 50).
+    expect(template.Resources.ProcessDashimageLambdaFunction?.Properties?.ReservedConcurrentExecutions).toBe(
+      10,
+    );
+  });
+
+  it('sends events that failed every retry to an encrypted, alarmed queue only the processor may write', () => {
+    expect(template.Resources.ProcessDashimageLambdaEvConf?.Properties).toMatchObject({
+      MaximumRetryAttempts: 2,
+      DestinationConfig: {
+        OnFailure: { Destination: { 'Fn::GetAtt': ['ImageProcessingFailuresQueue', 'Arn'] } },
+      },
+    });
+    expect(template.Resources.ImageProcessingFailuresQueue?.Properties).toMatchObject({
+      QueueName: 'sensorcloud-dev-image-failures',
+      KmsMasterKeyId: { Ref: 'DataKey' },
+      MessageRetentionPeriod: 1209600,
+    });
+    expect(template.Resources.ImageProcessingFailuresAlarm?.Properties).toMatchObject({
+      Namespace: 'AWS/SQS',
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Dimensions: [{ Name: 'QueueName', Value: 'sensorcloud-dev-image-failures' }],
+      Threshold: 0,
+      ComparisonOperator: 'GreaterThanThreshold',
+      AlarmActions: [{ Ref: 'AlertsTopic' }],
+    });
+    // No other role may send to it (the shared execution role included).
+    const senders = Object.entries(template.Resources)
+      .filter(([, resource]) => resource.Type === 'AWS::IAM::Role')
+      .filter(([, resource]) =>
+        JSON.stringify(resource.Properties?.Policies ?? []).includes('ImageProcessingFailuresQueue'),
+      )
+      .map(([id]) => id);
+    const processor = template.Resources.ProcessDashimageLambdaFunction?.Properties ?? {};
+    const processorRole = (processor.Role as { 'Fn::GetAtt': [string] })['Fn::GetAtt'][0];
+    expect(senders).toEqual([processorRole]);
+    // The data key only for that queue's encryption, through SQS.
+    const kms = statementsOf(template, 'ProcessDashimageLambdaFunction').filter((statement) =>
+      statement.Action.some((action) => action.startsWith('kms:')),
+    );
+    expect(kms).toEqual([
+      expect.objectContaining({
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: a CloudFormation Fn::Sub string
+        Condition: { StringEquals: { 'kms:ViaService': { 'Fn::Sub': 'sqs.${AWS::Region}.amazonaws.com' } } },
+      }),
+    ]);
+  });
+
+  it('alarms on image rejects under the very name, namespace and dimensions the processor emits', () => {
+    const processor = template.Resources.ProcessDashimageLambdaFunction?.Properties ?? {};
+    const { Variables: variables } = processor.Environment as { Variables: Record<string, unknown> };
+    expect(template.Resources.ImageRejectsAlarm?.Properties).toMatchObject({
+      MetricName: MetricName.ImagesRejected,
+      Namespace: variables.POWERTOOLS_METRICS_NAMESPACE,
+      // Powertools' default dimension: service = POWERTOOLS_SERVICE_NAME.
+      Dimensions: [{ Name: 'service', Value: variables.POWERTOOLS_SERVICE_NAME }],
+      AlarmActions: [{ Ref: 'AlertsTopic' }],
+    });
+    expect(variables.POWERTOOLS_METRICS_NAMESPACE).toBe('sensorcloud/dev');
+  });
+
+  it('gives the local stack the same on-failure destination (the local S3 notifications send to it)', async () => {
+    const local = await printServiceConfig('local', { ...process.env, SLS_TELEMETRY_DISABLED: '1' });
+    expect([...onFailureQueues(local)]).toEqual([['process-image', 'sensorcloud-local-image-failures']]);
+  }, 120_000);
 });

@@ -1,9 +1,12 @@
 import { readFileSync } from 'node:fs';
+import { inflateRawSync } from 'node:zlib';
 
 export interface ZipEntry {
   name: string;
   compressedBytes: number;
   bytes: number;
+  /** Where the entry's local header starts. */
+  offset: number;
 }
 
 const END_OF_CENTRAL_DIRECTORY = 0x06054b50;
@@ -36,8 +39,22 @@ export function zipEntries(file: string): ZipEntry[] {
       compressedBytes: zip.readUInt32LE(at + 20),
       bytes: zip.readUInt32LE(at + 24),
       name: zip.toString('utf8', at + 46, at + 46 + nameLength),
+      offset: zip.readUInt32LE(at + 42),
     });
     at += 46 + nameLength + extraLength + commentLength;
   }
   return entries;
+}
+
+/** The contents of one entry (stored or deflated, the two methods serverless writes). */
+export function zipEntryContent(file: string, name: string): Buffer {
+  const entry = zipEntries(file).find((candidate) => candidate.name === name);
+  if (!entry) throw new Error(`${file}: no entry ${name}`);
+  const zip = readFileSync(file);
+  const method = zip.readUInt16LE(entry.offset + 8);
+  const start = entry.offset + 30 + zip.readUInt16LE(entry.offset + 26) + zip.readUInt16LE(entry.offset + 28);
+  const data = zip.subarray(start, start + entry.compressedBytes);
+  if (method === 0) return data;
+  if (method === 8) return inflateRawSync(data);
+  throw new Error(`${file}: ${name} uses compression method ${method}`);
 }

@@ -2,9 +2,11 @@ import { encodeS3EventKey } from '../../scripts/local/s3-notifications';
 import {
   decodePathKey,
   decodeS3EventKey,
-  imageKeyFromObjectKey,
+  generateUploadId,
   imageKeySchema,
   isValidImageKey,
+  originalObjectKey,
+  parseUploadObjectKey,
   thumbnailObjectKey,
 } from '../../src/lib/images/keys';
 import { normaliseSequencer } from '../../src/lib/images/process';
@@ -59,9 +61,21 @@ describe('image keys', () => {
   });
 
   it('finds the image key of objects under uploads/ only', () => {
-    expect(imageKeyFromObjectKey('uploads/cat.jpg')).toBe('cat.jpg');
-    expect(imageKeyFromObjectKey('thumbnails/cat.jpg/x/128.webp')).toBeUndefined();
-    expect(imageKeyFromObjectKey('other/cat.jpg')).toBeUndefined();
+    expect(parseUploadObjectKey('uploads/cat.jpg')).toEqual({ key: 'cat.jpg' });
+    expect(parseUploadObjectKey('thumbnails/cat.jpg/x/128.webp')).toBeUndefined();
+    expect(parseUploadObjectKey('other/cat.jpg')).toBeUndefined();
+  });
+
+  it('gives every claim its own original object, and reads the claim back from the object key', () => {
+    const [first, second] = [generateUploadId(), generateUploadId()];
+    expect(first).not.toBe(second);
+    const objectKey = originalObjectKey('front door (2)', first);
+    expect(objectKey).toBe(`uploads/front door (2)/${first}`);
+    expect(objectKey).not.toBe(originalObjectKey('front door (2)', second));
+    expect(parseUploadObjectKey(objectKey)).toEqual({ key: 'front door (2)', uploadId: first });
+    // Anything else below a key is not an upload the processor knows.
+    expect(parseUploadObjectKey('uploads/cat.jpg/not-an-id')).toBeUndefined();
+    expect(parseUploadObjectKey(`uploads/cat.jpg/${first}/more`)).toBeUndefined();
   });
 
   it('decodes percent-encoded path keys (API Gateway) and leaves decoded ones (serverless-offline) alone', () => {
@@ -113,5 +127,26 @@ describe('thumbnail plan', () => {
     expect(orientedSize(800, 400, 6)).toEqual({ width: 400, height: 800 });
     expect(orientedSize(800, 400, 3)).toEqual({ width: 800, height: 400 });
     expect(orientedSize(800, 400, undefined)).toEqual({ width: 800, height: 400 });
+  });
+});
+
+describe('S3 event records the processor cannot read', () => {
+  it('skips a record whose key has malformed percent-encoding instead of failing the whole event', async () => {
+    const { processUploadEvent } = await import('../../src/lib/images/process');
+    const { labeller } = await import('../../src/lib/images/labellers');
+    const record = (key: string, eventName = 'ObjectCreated:Put') =>
+      ({ eventName, s3: { object: { key, size: 10, eTag: 'x', sequencer: '01' } } }) as never;
+    await expect(
+      processUploadEvent(
+        {
+          Records: [
+            record('uploads/bad%E0%A4%A'),
+            record('thumbnails/x/1.webp'),
+            record('uploads/x', 'ObjectRemoved:Delete'),
+          ],
+        },
+        labeller,
+      ),
+    ).resolves.toEqual({ records: 3, outcomes: { skipped: 3 } });
   });
 });

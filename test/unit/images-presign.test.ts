@@ -1,30 +1,37 @@
 import { presignGet, presignPost, presignPut } from '../../src/lib/images/objects';
+import { uploadRequest } from '../../src/lib/images/schemas';
 
 // s3rver does not check signatures, so what AWS would enforce is asserted on the URLs themselves.
 describe('presigned image URLs', () => {
-  it('signs Content-Type (and Content-Length when declared) into the PUT, without checksum parameters', async () => {
-    const withLength = new URL(await presignPut('uploads/cat.jpg', 'image/jpeg', 1234, 900));
-    expect(withLength.searchParams.get('X-Amz-SignedHeaders')).toBe('content-length;content-type;host');
-    expect(withLength.searchParams.get('X-Amz-Expires')).toBe('900');
-    expect(withLength.pathname).toMatch(/\/uploads\/cat\.jpg$/);
-    const url = new URL(await presignPut('uploads/my photo.jpg', 'image/png', undefined, 60));
-    expect(url.searchParams.get('X-Amz-SignedHeaders')).toBe('content-type;host');
-    for (const found of [withLength, url]) {
-      expect([...found.searchParams.keys()].filter((name) => /checksum/i.test(name))).toEqual([]);
-    }
+  it('signs Content-Type and Content-Length into the PUT, without checksum parameters', async () => {
+    const url = new URL(await presignPut('uploads/my photo.jpg/id-1', 'image/png', 1234, 900));
+    expect(url.searchParams.get('X-Amz-SignedHeaders')).toBe('content-length;content-type;host');
+    expect(url.searchParams.get('X-Amz-Expires')).toBe('900');
+    expect(url.pathname).toMatch(/\/uploads\/my%20photo\.jpg\/id-1$/);
+    expect([...url.searchParams.keys()].filter((name) => /checksum/i.test(name))).toEqual([]);
   });
 
-  it('puts the size range and the exact type into the POST policy', async () => {
-    const post = await presignPost('uploads/cat.jpg', 'image/jpeg', 5_000, 900);
+  it('puts the exact declared size, the exact type and the claim’s own key into the POST policy', async () => {
+    const post = await presignPost('uploads/cat.jpg/id-1', 'image/jpeg', 5_000, 900);
     const policy = JSON.parse(Buffer.from(post.fields.Policy ?? '', 'base64').toString('utf8'));
     expect(policy.conditions).toEqual(
       expect.arrayContaining([
-        ['content-length-range', 1, 5_000],
+        ['content-length-range', 5_000, 5_000],
         ['eq', '$Content-Type', 'image/jpeg'],
-        { key: 'uploads/cat.jpg' },
+        { key: 'uploads/cat.jpg/id-1' },
       ]),
     );
     expect(post.fields['Content-Type']).toBe('image/jpeg');
+  });
+
+  it('refuses an upload request that does not declare its size (a PUT URL without it could write 5 GB)', () => {
+    expect(uploadRequest.safeParse({ contentType: 'image/png' }).success).toBe(false);
+    expect(uploadRequest.safeParse({ contentType: 'image/png', contentLength: 0 }).success).toBe(false);
+    expect(uploadRequest.safeParse({ contentType: 'image/png', contentLength: 1.5 }).success).toBe(false);
+    expect(uploadRequest.parse({ contentType: 'image/png', contentLength: 10 })).toEqual({
+      contentType: 'image/png',
+      contentLength: 10,
+    });
   });
 
   it('serves rejected originals as downloads, never rendered', async () => {

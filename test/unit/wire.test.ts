@@ -8,10 +8,43 @@ describe('ingest wire format', () => {
     [500, 500],
     ['500', 500],
     [' -7 ', -7],
-    [1.9, 1],
-    [-1.9, -1],
-  ])('relative_time %p → %p (as Python int())', (value, expected) => {
-    expect(one({ relative_time: value })?.relativeTime).toBe(expected);
+    [7.0, 7],
+    [-0, 0],
+    ['-0', 0],
+    [9_007_199_254_740_991, 9_007_199_254_740_991],
+  ])('relative_time %p → %p', (value, expected) => {
+    expect(Object.is(one({ relative_time: value })?.relativeTime, expected)).toBe(true);
+  });
+
+  // Not exactly an integer → 400: truncating would store another value than the one sent.
+  it.each([1.9, -1.9, 700.9, '700.9', '1e3', 2 ** 53, '9007199254740993'])(
+    'rejects relative_time %p (not exactly a safe integer)',
+    (value) => {
+      expect(() => one({ relative_time: value })).toThrow(ValidationError);
+      expect(() => one({ interrogator_time: value })).toThrow(ValidationError);
+    },
+  );
+
+  // Date.UTC maps years 0–99 to 1900–1999: "1/1/0099" used to be stored as 1999.
+  it.each(['1/1/0099 12:00:00 AM', '1/1/0001 12:00:00 AM', '12/31/1683 11:59:59 PM', '1/1/2256 12:00:00 AM'])(
+    'rejects the date-time %p (outside what whole microseconds can hold), never moves it',
+    (value) => {
+      expect(() => one({ interrogator_time: value })).toThrow(ValidationError);
+    },
+  );
+
+  it.each([
+    ['1/1/1700 12:00:00 AM', Date.parse('1700-01-01T00:00:00Z') * 1000],
+    ['12/31/1969 11:59:59.5 PM', -500_000],
+    ['1/1/2200 12:00:00 AM', Date.parse('2200-01-01T00:00:00Z') * 1000],
+  ])('keeps the date-time %p exactly', (value, expected) => {
+    expect(one({ interrogator_time: value })?.interrogatorTime).toBe(expected);
+  });
+
+  it('rejects a db_password with an unpaired surrogate (UTF-8 would turn it into U+FFFD)', () => {
+    expect(() => one({ db_password: 'pw\ud800' })).toThrow(ValidationError);
+    expect(() => one({ db_password: 'pw\udc00x' })).toThrow(ValidationError);
+    expect(one({ db_password: 'pw😀' })?.password).toBe('pw😀');
   });
 
   it.each([

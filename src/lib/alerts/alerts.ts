@@ -7,7 +7,7 @@ import { config } from '../config';
 // Operator alerts. In AWS they go to the alerts SNS topic (the same one the CloudWatch alarms use);
 // offline, where there is no SNS, each alert is appended as one JSON line to a file, which is what a
 // developer (or a test) reads. Alerts carry ids, states and times only: never readings or secrets.
-export interface Alert {
+export interface DeviceReportingAlert {
   type: 'device.silent' | 'device.recovered';
   deviceId: string;
   /** When the transition was recorded (ISO). */
@@ -17,14 +17,32 @@ export interface Alert {
   expectedIntervalSeconds: number;
 }
 
+/** A device spent its wrong-db_password allowance: someone holding its token may be guessing. */
+export interface PasswordGuessingAlert {
+  type: 'device.password-guessing';
+  deviceId: string;
+  at: string;
+  /** Wrong guesses allowed per window, all spent. */
+  guesses: number;
+  windowSeconds: number;
+  /** Until when password queries of this device are refused (ISO). */
+  refusedUntil: string;
+}
+
+export type Alert = DeviceReportingAlert | PasswordGuessingAlert;
+
 export interface AlertPublisher {
   publish(alert: Alert): Promise<void>;
 }
 
+const what: Record<Alert['type'], string> = {
+  'device.silent': 'is silent',
+  'device.recovered': 'is reporting again',
+  'device.password-guessing': 'spent its db_password guesses',
+};
+
 const subject = (alert: Alert) =>
-  `${config.SERVICE_NAME} ${config.STAGE}: device ${alert.deviceId} ${
-    alert.type === 'device.silent' ? 'is silent' : 'is reporting again'
-  }`.slice(0, 99);
+  `${config.SERVICE_NAME} ${config.STAGE}: device ${alert.deviceId} ${what[alert.type]}`.slice(0, 99);
 
 export const snsAlertPublisher = (topicArn: string): AlertPublisher => ({
   async publish(alert) {

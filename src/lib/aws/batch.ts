@@ -1,22 +1,9 @@
-import {
-  BatchGetCommand,
-  type BatchGetCommandOutput,
-  BatchWriteCommand,
-  type BatchWriteCommandOutput,
-} from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, BatchWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { UnavailableError } from '../errors';
 import { logger } from '../logger';
-import { mapConcurrent } from './concurrency';
+import { groupWithin, mapConcurrent } from './concurrency';
 import { dynamo } from './dynamo';
-import {
-  backoffDelay,
-  deadlineSignal,
-  defaultRetryPolicy,
-  hasTimeFor,
-  isTransient,
-  type RetryPolicy,
-  sleep,
-} from './retry';
+import { defaultRetryPolicy, type RetryPolicy, retryRemaining } from './retry';
 
 // DynamoDB's batch APIs within every limit they have: BatchWriteItem 25 requests and 16 MB, items
 // ≤ 400 KB; BatchGetItem 100 keys and 16 MB of response (the rest comes back as UnprocessedKeys);
@@ -88,62 +75,48 @@ export async function batchPut(writes: readonly PutWrite[], options: BatchOption
       existing.all.push(write);
     } else byKey.set(key, { write, all: [write], bytes });
   }
-  const chunks: string[][] = [];
-  let chunk: string[] = [];
-  let chunkBytes = 0;
-  for (const [key, { bytes }] of byKey) {
-    if (chunk.length === MAX_BATCH_WRITE_ITEMS || chunkBytes + bytes > MAX_BATCH_WRITE_BYTES) {
-      chunks.push(chunk);
-      chunk = [];
-      chunkBytes = 0;
-    }
-    chunk.push(key);
-    chunkBytes += bytes;
-  }
-  if (chunk.length > 0) chunks.push(chunk);
+  const chunks = groupWithin(
+    byKey.keys(),
+    MAX_BATCH_WRITE_ITEMS,
+    MAX_BATCH_WRITE_BYTES,
+    (key) => byKey.get(key)?.bytes ?? 0,
+  );
 
   const policy = { ...defaultRetryPolicy, attempts: 8, ...options.retry, deadline: options.deadline };
   const unwritten = await mapConcurrent(chunks, options.concurrency ?? 4, async (keys) => {
-    let pending = keys;
-    for (let attempt = 0; pending.length > 0; attempt += 1) {
-      const requestItems: Record<string, Array<{ PutRequest: { Item: Item } }>> = {};
-      for (const key of pending) {
-        const { write } = byKey.get(key) as { write: PutWrite };
-        const requests = requestItems[write.table] ?? [];
-        requests.push({ PutRequest: { Item: write.item } });
-        requestItems[write.table] = requests;
-      }
-      let output: BatchWriteCommandOutput | undefined;
-      try {
-        output = await dynamo.send(new BatchWriteCommand({ RequestItems: requestItems }), {
-          abortSignal: deadlineSignal(policy.deadline),
-        });
-      } catch (error) {
-        if (!isTransient(error)) {
-          logger.error('batch write failed', { errorName: (error as Error).name, requests: pending.length });
-          return pending;
-        }
-      }
-      if (output) {
-        const left = new Set<string>();
-        for (const [table, requests] of Object.entries(output.UnprocessedItems ?? {})) {
-          const attributes = keyAttributesOf.get(table) ?? [];
-          for (const request of requests) {
-            const item = request.PutRequest?.Item;
-            if (item) left.add(keyString(table, item, attributes));
+    try {
+      const left = await retryRemaining(
+        keys,
+        async (pending, abortSignal) => {
+          const requestItems: Record<string, Array<{ PutRequest: { Item: Item } }>> = {};
+          for (const key of pending) {
+            const { write } = byKey.get(key) as { write: PutWrite };
+            const requests = requestItems[write.table] ?? [];
+            requests.push({ PutRequest: { Item: write.item } });
+            requestItems[write.table] = requests;
           }
-        }
-        pending = pending.filter((key) => left.has(key));
-        if (pending.length === 0) return [];
-      }
-      const delay = backoffDelay(attempt, policy);
-      if (attempt + 1 >= policy.attempts || !hasTimeFor(delay, policy.deadline)) {
-        logger.warn('batch write left unprocessed items after retries', { requests: pending.length });
-        return pending;
-      }
-      await sleep(delay);
+          const output = await dynamo.send(new BatchWriteCommand({ RequestItems: requestItems }), {
+            abortSignal,
+          });
+          const unprocessed = new Set<string>();
+          for (const [table, requests] of Object.entries(output.UnprocessedItems ?? {})) {
+            const attributes = keyAttributesOf.get(table) ?? [];
+            for (const request of requests) {
+              const item = request.PutRequest?.Item;
+              if (item) unprocessed.add(keyString(table, item, attributes));
+            }
+          }
+          return pending.filter((key) => unprocessed.has(key));
+        },
+        policy,
+      );
+      if (left.length > 0)
+        logger.warn('batch write left unprocessed items after retries', { requests: left.length });
+      return left;
+    } catch (error) {
+      logger.error('batch write failed', { errorName: (error as Error).name, requests: keys.length });
+      return keys;
     }
-    return [];
   });
   return [...oversize, ...unwritten.flat().flatMap((key) => byKey.get(key)?.all ?? [])];
 }
@@ -168,38 +141,29 @@ export async function batchGet(
   const policy = { ...defaultRetryPolicy, ...options.retry, deadline: options.deadline };
   const pages = await mapConcurrent(chunks, options.concurrency ?? 4, async (chunk) => {
     const items: Item[] = [];
-    let pending = chunk;
-    // Attempts count calls that made no progress: a 16 MB response leaves keys unprocessed by design.
-    for (let stalled = 0; pending.length > 0; ) {
-      let output: BatchGetCommandOutput | undefined;
-      try {
-        output = await dynamo.send(
+    // A 16 MB answer leaves keys unprocessed by design: only calls without progress count as attempts.
+    const left = await retryRemaining(
+      chunk,
+      async (pending, abortSignal) => {
+        const output = await dynamo.send(
           new BatchGetCommand({
             RequestItems: {
               [table]: {
-                Keys: pending,
+                Keys: [...pending],
                 ...(options.projection ? { ProjectionExpression: options.projection } : {}),
                 ...(options.names ? { ExpressionAttributeNames: options.names } : {}),
               },
             },
           }),
-          { abortSignal: deadlineSignal(policy.deadline) },
+          { abortSignal },
         );
-      } catch (error) {
-        if (!isTransient(error)) throw error;
-      }
-      const received = (output?.Responses?.[table] ?? []) as Item[];
-      items.push(...received);
-      const left = output ? ((output.UnprocessedKeys?.[table]?.Keys ?? []) as Item[]) : pending;
-      const progressed = output !== undefined && left.length < pending.length;
-      pending = left;
-      if (pending.length === 0) break;
-      stalled = progressed ? 0 : stalled + 1;
-      const delay = backoffDelay(stalled, policy);
-      if (stalled >= policy.attempts || !hasTimeFor(delay, policy.deadline))
-        throw new UnavailableError('The readings store is busy; retry the request', undefined, 1);
-      await sleep(delay);
-    }
+        items.push(...((output.Responses?.[table] ?? []) as Item[]));
+        return (output.UnprocessedKeys?.[table]?.Keys ?? []) as Item[];
+      },
+      policy,
+    );
+    if (left.length > 0)
+      throw new UnavailableError('The readings store is busy; retry the request', undefined, 1);
     return items;
   });
   return pages.flat();

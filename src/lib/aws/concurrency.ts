@@ -24,3 +24,27 @@ export async function mapConcurrent<T, R>(
   await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
   return results;
 }
+
+/** Splits `items`, in order, into groups of at most `maxCount` items and `maxBytes` bytes (an item larger than `maxBytes` goes alone). */
+export function groupWithin<T>(
+  items: Iterable<T>,
+  maxCount: number,
+  maxBytes: number,
+  bytesOf: (item: T) => number,
+): T[][] {
+  const groups: T[][] = [];
+  let group: T[] = [];
+  let bytes = 0;
+  for (const item of items) {
+    const size = bytesOf(item);
+    if (group.length === maxCount || (group.length > 0 && bytes + size > maxBytes)) {
+      groups.push(group);
+      group = [];
+      bytes = 0;
+    }
+    group.push(item);
+    bytes += size;
+  }
+  if (group.length > 0) groups.push(group);
+  return groups;
+}

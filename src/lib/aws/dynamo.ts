@@ -1,10 +1,10 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { tracer } from '../observability';
+import { timeCalls } from './call-timings';
 import { clientOptions } from './client-options';
 
 // Created once per container. Endpoint overrides come from AWS_ENDPOINT_URL_DYNAMODB offline.
-export const dynamoClient = tracer.captureAWSv3Client(new DynamoDBClient(clientOptions));
+export const dynamoClient = timeCalls(new DynamoDBClient(clientOptions));
 export const dynamo = DynamoDBDocumentClient.from(dynamoClient, {
   marshallOptions: { removeUndefinedValues: true },
 });

@@ -95,3 +95,33 @@ export async function withRetry<T>(
     }
   }
 }
+
+/**
+ * The loop every batch API needs: send what is pending, keep what came back unprocessed, back off,
+ * send that again; until nothing is left, or `policy.attempts` calls in a row made no progress, or the
+ * deadline is near. A transient failure of the whole call counts as no progress; any other is thrown.
+ * Resolves to what is left (empty when everything went through).
+ */
+export async function retryRemaining<T>(
+  initial: readonly T[],
+  call: (pending: readonly T[], signal: AbortSignal | undefined) => Promise<readonly T[]>,
+  policy: RetryPolicy,
+): Promise<readonly T[]> {
+  let pending = initial;
+  for (let stalled = 0; pending.length > 0; ) {
+    let left: readonly T[];
+    try {
+      left = await call(pending, deadlineSignal(policy.deadline));
+    } catch (error) {
+      if (!isTransient(error)) throw error;
+      left = pending;
+    }
+    stalled = left.length < pending.length ? 0 : stalled + 1;
+    pending = left;
+    if (pending.length === 0) break;
+    const delay = backoffDelay(stalled, policy);
+    if (stalled >= policy.attempts || !hasTimeFor(delay, policy.deadline)) break;
+    await sleep(delay);
+  }
+  return pending;
+}

@@ -1,14 +1,6 @@
 import { type MessageAttributeValue, SendMessageBatchCommand } from '@aws-sdk/client-sqs';
-import { mapConcurrent } from './concurrency';
-import {
-  backoffDelay,
-  deadlineSignal,
-  defaultRetryPolicy,
-  hasTimeFor,
-  isTransient,
-  type RetryPolicy,
-  sleep,
-} from './retry';
+import { groupWithin, mapConcurrent } from './concurrency';
+import { defaultRetryPolicy, type RetryPolicy, retryRemaining } from './retry';
 import { sqs } from './sqs';
 
 // SendMessageBatch within its limits: at most 10 entries and 1 MiB (1,048,576 bytes) in all, where a
@@ -46,21 +38,7 @@ export function sqsMessageBytes(message: Pick<OutgoingMessage, 'body' | 'attribu
 
 /** Groups messages into calls of ≤ 10 entries and ≤ 1 MiB, in order. */
 export function planBatches(messages: readonly OutgoingMessage[]): OutgoingMessage[][] {
-  const batches: OutgoingMessage[][] = [];
-  let batch: OutgoingMessage[] = [];
-  let bytes = 0;
-  for (const message of messages) {
-    const size = sqsMessageBytes(message);
-    if (batch.length === MAX_SQS_BATCH_ENTRIES || (batch.length > 0 && bytes + size > MAX_SQS_BATCH_BYTES)) {
-      batches.push(batch);
-      batch = [];
-      bytes = 0;
-    }
-    batch.push(message);
-    bytes += size;
-  }
-  if (batch.length > 0) batches.push(batch);
-  return batches;
+  return groupWithin(messages, MAX_SQS_BATCH_ENTRIES, MAX_SQS_BATCH_BYTES, sqsMessageBytes);
 }
 
 /**
@@ -83,45 +61,51 @@ export async function sendMessages(
   const policy = { ...defaultRetryPolicy, ...options.retry, deadline: options.deadline };
   const results = await mapConcurrent(planBatches(sendable), options.concurrency ?? 4, async (batch) => {
     const permanent: FailedMessage[] = [];
-    let pending = batch;
-    for (let attempt = 0; ; attempt += 1) {
-      let failed: FailedMessage[];
-      try {
-        const output = await sqs.send(
-          new SendMessageBatchCommand({
-            QueueUrl: queueUrl,
-            Entries: pending.map((message) => ({
-              Id: message.id,
-              MessageBody: message.body,
-              ...(message.attributes ? { MessageAttributes: message.attributes } : {}),
-            })),
-          }),
-          { abortSignal: deadlineSignal(policy.deadline) },
-        );
-        failed = (output.Failed ?? []).map((entry) => ({
-          id: entry.Id ?? '',
-          code: entry.Code ?? 'Unknown',
-          senderFault: entry.SenderFault === true,
-        }));
-      } catch (error) {
-        // Denied access, a missing queue, a bug: not a reason to retry, and not the sender's data.
-        if (!isTransient(error)) throw error;
-        failed = pending.map((message) => ({
-          id: message.id,
-          code: (error as Error).name,
-          senderFault: false,
-        }));
-      }
-      permanent.push(...failed.filter((failure) => failure.senderFault));
-      const retryable = failed.filter((failure) => !failure.senderFault);
-      const retryIds = new Set(retryable.map((failure) => failure.id));
-      pending = pending.filter((message) => retryIds.has(message.id));
-      if (pending.length === 0) return permanent;
-      const delay = backoffDelay(attempt, policy);
-      if (attempt + 1 >= policy.attempts || !hasTimeFor(delay, policy.deadline))
-        return [...permanent, ...retryable];
-      await sleep(delay);
-    }
+    const lastCode = new Map<string, string>();
+    const left = await retryRemaining(
+      batch,
+      async (pending, abortSignal) => {
+        const output = await sqs
+          .send(
+            new SendMessageBatchCommand({
+              QueueUrl: queueUrl,
+              Entries: pending.map((message) => ({
+                Id: message.id,
+                MessageBody: message.body,
+                ...(message.attributes ? { MessageAttributes: message.attributes } : {}),
+              })),
+            }),
+            { abortSignal },
+          )
+          .catch((error: Error) => {
+            // Remembered for the report, should this be the last attempt.
+            for (const message of pending) lastCode.set(message.id, error.name);
+            throw error;
+          });
+        const retry = new Set<string>();
+        for (const entry of output.Failed ?? []) {
+          const failure = {
+            id: entry.Id ?? '',
+            code: entry.Code ?? 'Unknown',
+            senderFault: entry.SenderFault === true,
+          };
+          // The message itself is at fault: sending it again cannot help.
+          if (failure.senderFault) permanent.push(failure);
+          else retry.add(failure.id);
+          lastCode.set(failure.id, failure.code);
+        }
+        return pending.filter((message) => retry.has(message.id));
+      },
+      policy,
+    );
+    return [
+      ...permanent,
+      ...left.map((message) => ({
+        id: message.id,
+        code: lastCode.get(message.id) ?? 'Throttled',
+        senderFault: false,
+      })),
+    ];
   });
   return [...failures, ...results.flat()];
 }

@@ -1,4 +1,5 @@
 import type { SSMClient } from '@aws-sdk/client-ssm';
+import { timeCalls } from './call-timings';
 import { clientOptions } from './client-options';
 
 let client: SSMClient | undefined;
@@ -10,7 +11,7 @@ let client: SSMClient | undefined;
 export async function ssmClient(): Promise<SSMClient> {
   if (!client) {
     const { SSMClient } = await import('@aws-sdk/client-ssm');
-    client ??= new SSMClient(clientOptions);
+    client ??= timeCalls(new SSMClient(clientOptions));
   }
   return client;
 }

@@ -16,6 +16,9 @@ const wrapper: KeyWrapper =
     ? kmsKeyWrapper(config.KMS_KEY_ID as string)
     : localKeyWrapper(config.LOCAL_MASTER_KEY_FILE as string);
 
+/** The provider of every wrapped key (data keys here, the password pepper in pepper.ts). */
+export { wrapper as keyWrapper };
+
 const PURPOSE = 'sensorcloud/readings';
 const MAX_CACHED_KEYS = 256;
 

@@ -28,10 +28,32 @@ export function passwordKey(password: string, saltBase64: string): Promise<Buffe
   return key;
 }
 
-/** Identifies a password without revealing it: a hash of an HMAC under the scrypt-derived key. */
+/**
+ * Passwords are compared as Unicode text, not code units: "é" composed (U+00E9) and decomposed
+ * (e + U+0301) are the same password. Rows written before this normalisation were sealed under the
+ * password as sent; src/lib/devices/passwords.ts also tries that form, so they stay readable.
+ */
+export const normalisePassword = (password: string): string => password.normalize('NFC');
+
+/**
+ * The first verifier layout (v1): a hash of an HMAC under the scrypt-derived key. Anyone holding a
+ * table export (salt + v1 id) can test guesses offline, so v1 ids are only recognised, never written.
+ */
 export function verifierId(passwordDerivedKey: Buffer): string {
   const verifier = createHmac('sha256', passwordDerivedKey)
     .update('sensorcloud/password-verifier/v1')
     .digest();
   return createHash('sha256').update(verifier).digest('base64url').slice(0, 22);
+}
+
+/**
+ * The verifier id written since v2: an HMAC keyed by the pepper, a secret the tables do not hold
+ * (stored only wrapped by KMS, see pepper.ts), so an export of the tables alone cannot test guesses.
+ */
+export function pepperedVerifierId(pepper: Buffer, passwordDerivedKey: Buffer): string {
+  return createHmac('sha256', pepper)
+    .update('sensorcloud/password-verifier/v2\n')
+    .update(passwordDerivedKey)
+    .digest('base64url')
+    .slice(0, 22);
 }

@@ -7,7 +7,7 @@ import { queryPages } from '../aws/paging';
 import { config } from '../config';
 import { ConflictError, ForbiddenError, NotFoundError } from '../errors';
 import { decodeCursor, encodeCursor } from '../pagination';
-import { hashToken, newDeviceId, newDeviceToken } from './credentials';
+import { DEVICE_ID_PATTERN, hashToken, newDeviceId, newDeviceToken } from './credentials';
 
 export interface Device {
   deviceId: string;
@@ -37,7 +37,14 @@ export interface DeviceRecord extends Device {
 }
 
 const KIND = 'device';
-const listCursor = z.strictObject({ kind: z.literal(KIND), createdKey: z.string(), deviceId: z.string() });
+// The byKind index's start key: the device's createdKey (`<ISO time>#<deviceId>`) and its id.
+const listCursor = z
+  .strictObject({
+    kind: z.literal(KIND),
+    createdKey: z.string().regex(/^\d{4}-\d{2}-\d{2}T[\d:.]+Z#[A-Za-z0-9_-]{3,64}$/),
+    deviceId: z.string().regex(DEVICE_ID_PATTERN),
+  })
+  .refine((cursor) => cursor.createdKey.endsWith(`#${cursor.deviceId}`));
 
 export function publicDevice(record: DeviceRecord): Device {
   const {
@@ -263,4 +270,28 @@ export async function rememberPasswordVerifier(device: DeviceRecord, verifierId:
       `This device already uses ${config.MAX_PASSWORDS_PER_DEVICE} different db_password values; no more are accepted`,
     );
   }
+}
+
+/**
+ * Swaps verifier ids in place (e.g. a legacy v1 id for the peppered v2 id of the same password), only
+ * if the list is still the one read: false when it changed meanwhile (the next use tries again).
+ */
+export async function replacePasswordVerifiers(
+  device: DeviceRecord,
+  replacements: ReadonlyMap<string, string>,
+): Promise<boolean> {
+  const current = device.passwordVerifiers ?? [];
+  if (!current.some((id) => replacements.has(id))) return false;
+  const next = [...new Set(current.map((id) => replacements.get(id) ?? id))];
+  return writtenIf(
+    dynamo.send(
+      new UpdateCommand({
+        TableName: config.DEVICES_TABLE,
+        Key: { deviceId: device.deviceId },
+        UpdateExpression: 'SET passwordVerifiers = :next',
+        ConditionExpression: 'passwordVerifiers = :current',
+        ExpressionAttributeValues: { ':next': next, ':current': current },
+      }),
+    ),
+  );
 }

@@ -2,9 +2,10 @@ import middy from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { isTransient } from '../aws/retry';
 import { config } from '../config';
-import { AppError, PayloadTooLargeError, UnavailableError, ValidationError } from '../errors';
+import { AppError, PayloadTooLargeError, UnavailableError } from '../errors';
 import { logger } from '../logger';
 import { countWith, MetricName, observability } from '../observability';
+import { parseJsonBody } from './json-body';
 import { type Principal, principalFrom } from './principal';
 import { errorResponse } from './response';
 
@@ -62,14 +63,7 @@ function toRequest(event: APIGatewayProxyEvent, options: Options): HttpRequest {
   if (mode !== 'none' && rawBody && rawBody.length > maxBytes) {
     throw new PayloadTooLargeError(`Request body is ${rawBody.length} bytes; the limit is ${maxBytes}`);
   }
-  let body: unknown;
-  if (mode === 'json' && rawBody) {
-    try {
-      body = JSON.parse(rawBody.toString('utf8'));
-    } catch {
-      throw new ValidationError('Request body is not valid JSON');
-    }
-  }
+  const body = mode === 'json' && rawBody ? parseJsonBody(rawBody.toString('utf8')) : undefined;
   return {
     method: event.httpMethod,
     path: event.path,

@@ -1,5 +1,6 @@
 import * as z from 'zod';
-import { AuthError, ForbiddenError } from '../errors';
+import { DEVICE_ID_PATTERN } from '../devices/credentials';
+import { AuthError, ForbiddenError, ValidationError } from '../errors';
 
 // Who is calling, as established by the Lambda authorizer and handed to handlers through
 // requestContext.authorizer (API Gateway stringifies every value of that context).
@@ -24,6 +25,10 @@ export function requireAdmin(principal: Principal): void {
 
 // The device whose data a request may touch: a device only its own, an admin any it names.
 export function resolveDeviceScope(principal: Principal, requestedDeviceId?: string): string {
+  // Ids of other shapes address internal partitions (`<deviceId>#arrivals`…), never a device.
+  if (requestedDeviceId !== undefined && !DEVICE_ID_PATTERN.test(requestedDeviceId)) {
+    throw new ValidationError('path.deviceId: not a device id', { field: 'path.deviceId' });
+  }
   if (principal.role === 'admin') {
     if (!requestedDeviceId)
       throw new ForbiddenError('Administrators address a device by /api/devices/{deviceId}/…');

@@ -7,7 +7,7 @@ import { count, gauge, MetricName, MetricUnit } from '../observability';
 import { minuteOf, recordCacheMinute } from '../stats/cache-events';
 import { type CachedImage, ImageCache } from './cache';
 import { loadCacheSettings } from './cache-settings';
-import { originalObjectKey } from './keys';
+import { operatorObjectKey } from './keys';
 import type { ImageRecord } from './model';
 import { fetchObject } from './objects';
 import { visibleRecord } from './service';
@@ -77,7 +77,9 @@ export function chooseObject(
 ): { objectKey: string; contentType: string } {
   if (size === 'original')
     return {
-      objectKey: originalObjectKey(record.key),
+      // Uploads through the API name their own object; one an operator put straight into the bucket
+      // is the key itself.
+      objectKey: record.objectKey ?? operatorObjectKey(record.key),
       contentType: record.contentType ?? 'application/octet-stream',
     };
   const webp = (record.thumbnails ?? [])
@@ -106,11 +108,10 @@ export async function imageContent(
   // A rejected upload is whatever bytes were sent: never served for display.
   if (record.status === 'rejected') throw new NotFoundError(`Image ${key} was rejected: nothing to show`);
   const { objectKey, contentType } = chooseObject(record, size);
-  // Thumbnails have content-addressed names; the original's name is reused by a re-upload.
-  const cacheKey =
-    objectKey === originalObjectKey(key) ? `${objectKey}#${record.sha256 ?? record.etag}` : objectKey;
+  // Every upload has an object of its own and thumbnail names are content-addressed: an object key
+  // never names other bytes later, so it is the cache key.
   let content: ImageContent;
-  const cached = cache.get(cacheKey);
+  const cached = cache.get(objectKey);
   if (cached) {
     count(MetricName.ImageCacheHits);
     content = { ...cached, cache: 'hit' };
@@ -123,7 +124,7 @@ export async function imageContent(
         `This image is ${fetched.bytes} bytes; at most ${MAX_CONTENT_BYTES} are served here. Use the presigned URL of GET /api/images/{key} or a smaller size.`,
       );
     const evictionsBefore = cache.counters.evictions;
-    cache.set(cacheKey, { body: fetched.body, contentType });
+    cache.set(objectKey, { body: fetched.body, contentType });
     count(MetricName.ImageCacheEvictions, cache.counters.evictions - evictionsBefore);
     content = { body: fetched.body, contentType, cache: 'miss' };
   }

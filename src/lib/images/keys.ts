@@ -29,7 +29,22 @@ export const generateImageKey = (): string => randomUUID();
 export const UPLOAD_PREFIX = 'uploads/';
 export const THUMBNAIL_PREFIX = 'thumbnails/';
 
-export const originalObjectKey = (key: string): string => `${UPLOAD_PREFIX}${key}`;
+/**
+ * Every claim of a key (an upload ticket or a PUT through the API) gets its own upload id and its
+ * own object, `uploads/<key>/<uploadId>`: a URL issued for one claim can never write another claim's
+ * object, and the processor accepts only the object of the record's current claim.
+ */
+export const generateUploadId = (): string => randomUUID();
+const UPLOAD_ID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+export const originalObjectKey = (key: string, uploadId: string): string =>
+  `${UPLOAD_PREFIX}${key}/${uploadId}`;
+
+/** Every original ever uploaded for a key lives under this prefix (keys contain no '/'). */
+export const uploadPrefix = (key: string): string => `${UPLOAD_PREFIX}${key}/`;
+
+/** An operator's object put straight at `uploads/<key>`, outside any claim. */
+export const operatorObjectKey = (key: string): string => `${UPLOAD_PREFIX}${key}`;
 
 /** Every thumbnail of an image lives under this prefix (keys contain no '/', so it is exact). */
 export const thumbnailPrefix = (key: string): string => `${THUMBNAIL_PREFIX}${key}/`;
@@ -46,10 +61,16 @@ export function decodeS3EventKey(encoded: string): string {
   return decodeURIComponent(encoded.replace(/\+/g, ' '));
 }
 
-/** The image key of an object under uploads/, or undefined for anything else. */
-export function imageKeyFromObjectKey(objectKey: string): string | undefined {
+/**
+ * The image key (and upload id) of an object under uploads/: `uploads/<key>/<uploadId>` from a claim,
+ * `uploads/<key>` from an operator; undefined for anything else.
+ */
+export function parseUploadObjectKey(objectKey: string): { key: string; uploadId?: string } | undefined {
   if (!objectKey.startsWith(UPLOAD_PREFIX)) return undefined;
-  return objectKey.slice(UPLOAD_PREFIX.length);
+  const [key, uploadId, ...rest] = objectKey.slice(UPLOAD_PREFIX.length).split('/');
+  if (key === undefined || rest.length > 0) return undefined;
+  if (uploadId === undefined) return { key };
+  return UPLOAD_ID_PATTERN.test(uploadId) ? { key, uploadId } : undefined;
 }
 
 /**

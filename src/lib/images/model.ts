@@ -26,6 +26,10 @@ export interface ImageRecord {
   /** Only on a claim nobody has uploaded to yet: DynamoDB's TTL removes it. */
   expiresAt?: number;
   processedAt?: string;
+  /** The current claim: the only upload (`uploads/<key>/<uploadId>`) the processor will accept. */
+  uploadId?: string;
+  /** The original this record describes (ready images only: rejected originals are deleted). */
+  objectKey?: string;
   /** S3 event sequencer (zero-padded hex) of the upload this record describes. */
   sequencer?: string;
   etag?: string;

@@ -94,13 +94,13 @@ export async function listObjectKeys(prefix: string): Promise<string[]> {
 }
 
 /**
- * A presigned PUT with Content-Type (and, when the client declares it, Content-Length) in the
- * signature: S3 refuses an upload whose headers differ.
+ * A presigned PUT with Content-Type and Content-Length in the signature: S3 refuses an upload whose
+ * headers differ, so the URL writes exactly `contentLength` bytes of that type to that one object.
  */
 export function presignPut(
   objectKey: string,
   contentType: string,
-  contentLength: number | undefined,
+  contentLength: number,
   expiresIn: number,
 ): Promise<string> {
   return getSignedUrl(
@@ -111,20 +111,15 @@ export function presignPut(
       ContentType: contentType,
       ContentLength: contentLength,
     }),
-    {
-      expiresIn,
-      signableHeaders: new Set(
-        contentLength === undefined ? ['content-type'] : ['content-type', 'content-length'],
-      ),
-    },
+    { expiresIn, signableHeaders: new Set(['content-type', 'content-length']) },
   );
 }
 
-/** A presigned POST form: S3 enforces the size range and the exact Content-Type from its policy. */
+/** A presigned POST form: S3 enforces the exact size, type and object key from its policy. */
 export async function presignPost(
   objectKey: string,
   contentType: string,
-  maxBytes: number,
+  contentLength: number,
   expiresIn: number,
 ): Promise<PresignedPost> {
   // Loaded on first use: only upload tickets need it, and it costs every image function ~35 ms of init.
@@ -133,7 +128,7 @@ export async function presignPost(
     Bucket: BUCKET(),
     Key: objectKey,
     Conditions: [
-      ['content-length-range', 1, maxBytes],
+      ['content-length-range', contentLength, contentLength],
       ['eq', '$Content-Type', contentType],
     ],
     Fields: { 'Content-Type': contentType },

@@ -1,7 +1,15 @@
 import type { S3Event, S3EventRecord } from 'aws-lambda';
 import { config } from '../config';
 import { logger } from '../logger';
-import { decodeS3EventKey, imageKeyFromObjectKey, isValidImageKey, thumbnailObjectKey } from './keys';
+import { count, MetricName, milliseconds } from '../observability';
+import { recordImageOutcome } from '../stats/image-events';
+import {
+  decodeS3EventKey,
+  isValidImageKey,
+  operatorObjectKey,
+  parseUploadObjectKey,
+  thumbnailObjectKey,
+} from './keys';
 import type { Labeller } from './labeller';
 import { pixelStats } from './local-labeller';
 import type { ImageRecord, ThumbnailRef } from './model';
@@ -9,7 +17,8 @@ import { deleteObjects, fetchObject, objectExists, putObject } from './objects';
 import { type RenderResult, renderImage, sha256Hex } from './render';
 import { getImageRecord, replaceImageRecord } from './store';
 
-export type RecordOutcome = 'ready' | 'rejected' | 'skipped' | 'stale' | 'missing';
+/** `refused`: the object of a claim that is no longer the key's current one (deleted, unprocessed). */
+export type RecordOutcome = 'ready' | 'rejected' | 'refused' | 'skipped' | 'stale' | 'missing';
 
 export interface ProcessSummary {
   records: number;
@@ -29,6 +38,8 @@ export const normaliseSequencer = (sequencer: unknown): string =>
 
 export interface Upload {
   key: string;
+  /** The claim the object was uploaded for; undefined for an operator's object at uploads/<key>. */
+  uploadId?: string;
   objectKey: string;
   size: number;
   etag: string;
@@ -36,11 +47,18 @@ export interface Upload {
 }
 
 function describeUpload(record: S3EventRecord): Upload | undefined {
-  const objectKey = decodeS3EventKey(record.s3.object.key);
-  const key = imageKeyFromObjectKey(objectKey);
-  if (!key || !isValidImageKey(key)) return undefined;
+  let objectKey: string;
+  try {
+    objectKey = decodeS3EventKey(record.s3.object.key);
+  } catch {
+    // Malformed percent-encoding: not a key S3 would send, and no reason to fail the other records.
+    return undefined;
+  }
+  const parsed = parseUploadObjectKey(objectKey);
+  if (!parsed || !isValidImageKey(parsed.key)) return undefined;
   return {
-    key,
+    key: parsed.key,
+    uploadId: parsed.uploadId,
     objectKey,
     size: record.s3.object.size ?? 0,
     etag: (record.s3.object.eTag ?? '').replace(/^"|"$/g, ''),
@@ -74,12 +92,40 @@ async function render(upload: Upload): Promise<Rendered | 'missing' | 'stale'> {
   return { result, bytes: object.body.length, sha256: sha256Hex(object.body), etag: object.etag };
 }
 
+/** The object a record describes (records from before per-claim objects describe uploads/<key>). */
+const describedObject = (record: ImageRecord): string => record.objectKey ?? operatorObjectKey(record.key);
+
+/**
+ * Whether the record (as read) still wants this upload: an operator's object always (only IAM
+ * principals can write uploads/<key>), a claim's object only while it is the key's current claim.
+ */
+const isCurrentClaim = (upload: Upload, record: ImageRecord | undefined): boolean =>
+  upload.uploadId === undefined || (record !== undefined && record.uploadId === upload.uploadId);
+
+/**
+ * An object written through a stale claim (an old URL after the key was deleted, claimed by someone
+ * else or claimed again) never reaches the record: it is deleted, unless it is the very original the
+ * record describes (a late duplicate event).
+ */
+async function refuse(upload: Upload, current: ImageRecord | undefined): Promise<RecordOutcome> {
+  if (current && describedObject(current) === upload.objectKey) return 'stale';
+  await deleteObjects([upload.objectKey]);
+  logger.warn('upload refused: not the current claim of its key', {
+    imageKey: upload.key,
+    uploadId: upload.uploadId,
+  });
+  return 'refused';
+}
+
 /** Processes one uploaded object into its record, thumbnails and label rows. */
 export async function processUpload(
   upload: Upload,
   labeller: Labeller,
   now: () => Date = () => new Date(),
 ): Promise<RecordOutcome> {
+  // Cheap first look, before downloading anything; the write below checks again.
+  const claimed = await getImageRecord(upload.key);
+  if (!isCurrentClaim(upload, claimed)) return refuse(upload, claimed);
   const rendered = await render(upload);
   if (rendered === 'missing' || rendered === 'stale') return rendered;
   const { result, bytes, sha256 } = rendered;
@@ -146,6 +192,10 @@ export async function processUpload(
   let existed = false;
   for (let attempt = 1; ; attempt += 1) {
     const previous = await getImageRecord(upload.key);
+    if (!isCurrentClaim(upload, previous)) {
+      await removeUnreferenced(written, previous);
+      return refuse(upload, previous);
+    }
     // Deleted (DELETE /api/images/{key}) while this upload was being processed: the record went
     // away, or there never was one and the object is gone too.
     if (!previous && (existed || !(await objectExists(upload.objectKey)))) {
@@ -153,7 +203,9 @@ export async function processUpload(
       return 'missing';
     }
     existed = previous !== undefined;
-    if (previous?.sequencer && previous.sequencer > upload.sequencer) {
+    // Sequencers order the events of one object only.
+    const sameObject = previous !== undefined && describedObject(previous) === upload.objectKey;
+    if (sameObject && previous?.sequencer && previous.sequencer > upload.sequencer) {
       await removeUnreferenced(written, previous);
       return 'stale';
     }
@@ -167,23 +219,44 @@ export async function processUpload(
       createdAt: previous?.createdAt ?? timestamp,
       updatedAt: timestamp,
       processedAt: timestamp,
+      uploadId: previous?.uploadId,
+      objectKey: upload.objectKey,
       ...base,
       ...content,
       status: content.status ?? 'rejected',
     };
     if (!previous) logger.warn('upload without a claim; owned by admin', { imageKey: upload.key });
     if (await replaceImageRecord(previous, next)) {
+      const outcome = next.status === 'ready' ? 'ready' : 'rejected';
+      // Recorded first, so a failed clean-up below (retried) does not leave the upload uncounted. A
+      // retry of the same event records into the same item (and minute) as its first run.
+      const firstProcessedAt =
+        sameObject && previous?.sequencer === upload.sequencer && previous.processedAt
+          ? previous.processedAt
+          : timestamp;
+      await recordImageOutcome(
+        `${upload.objectKey}#${upload.sequencer}`,
+        outcome === 'ready' ? 'processed' : 'rejected',
+        Date.parse(firstProcessedAt),
+      );
       // Thumbnails of the version this one replaces (content-addressed keys, so a same-content
       // re-upload keeps its objects).
       await removeUnreferenced(previous?.thumbnails ?? [], next);
+      // Originals no record describes any more: the replaced one, and a rejected upload itself (it
+      // must not stay in the bucket whatever its size).
+      const obsolete = new Set<string>();
+      if (previous?.status === 'ready' && !sameObject) obsolete.add(describedObject(previous));
+      if (next.status === 'rejected') obsolete.add(upload.objectKey);
+      if (obsolete.size) await deleteObjects([...obsolete]);
       logger.info('image processed', {
         imageKey: upload.key,
+        uploadId: upload.uploadId,
         status: next.status,
         reason: next.rejection?.code,
         thumbnails: written.length,
         labels: next.labels?.length ?? 0,
       });
-      return next.status === 'ready' ? 'ready' : 'rejected';
+      return outcome;
     }
     if (attempt >= MAX_WRITE_ATTEMPTS) throw new Error(`image record ${upload.key} kept changing`);
   }
@@ -202,7 +275,7 @@ async function removeUnreferenced(thumbnails: ThumbnailRef[], keep: ImageRecord 
  */
 export async function processUploadEvent(event: S3Event, labeller: Labeller): Promise<ProcessSummary> {
   const outcomes: Partial<Record<RecordOutcome, number>> = {};
-  const count = (outcome: RecordOutcome) => {
+  const tally = (outcome: RecordOutcome) => {
     outcomes[outcome] = (outcomes[outcome] ?? 0) + 1;
   };
   let failures = 0;
@@ -210,11 +283,17 @@ export async function processUploadEvent(event: S3Event, labeller: Labeller): Pr
     const upload = record.eventName?.startsWith('ObjectCreated') ? describeUpload(record) : undefined;
     if (!upload) {
       logger.warn('record skipped: not an upload with a valid image key', { eventName: record.eventName });
-      count('skipped');
+      tally('skipped');
       continue;
     }
+    const started = performance.now();
     try {
-      count(await processUpload(upload, labeller));
+      const outcome = await processUpload(upload, labeller);
+      tally(outcome);
+      if (outcome === 'ready' || outcome === 'rejected') {
+        count(outcome === 'ready' ? MetricName.ImagesProcessed : MetricName.ImagesRejected);
+        milliseconds(MetricName.ImageProcessingMs, Math.round(performance.now() - started));
+      }
     } catch (error) {
       failures += 1;
       logger.error('record failed', { imageKey: upload.key, error: error as Error });

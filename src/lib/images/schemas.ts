@@ -15,8 +15,8 @@ export const uploadRequest = z.strictObject({
   contentType: z.enum(UPLOAD_CONTENT_TYPES, {
     error: `one of ${UPLOAD_CONTENT_TYPES.join(', ')}`,
   }),
-  /** Optional: when given, the presigned PUT is signed for exactly this many bytes. */
-  contentLength: z.number().int().positive().optional(),
+  /** Required: the presigned PUT and POST are signed for exactly this many bytes. */
+  contentLength: z.number().int().positive(),
 });
 
 export const listQuery = z

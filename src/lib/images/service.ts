@@ -2,7 +2,14 @@ import { config } from '../config';
 import { NotFoundError, UnsupportedMediaTypeError, ValidationError } from '../errors';
 import type { Principal } from '../http/principal';
 import { logger } from '../logger';
-import { generateImageKey, originalObjectKey, thumbnailPrefix } from './keys';
+import {
+  generateImageKey,
+  generateUploadId,
+  operatorObjectKey,
+  originalObjectKey,
+  thumbnailPrefix,
+  uploadPrefix,
+} from './keys';
 import type { ImageRecord, ImageSummary, LabelMatch, Owner, Page } from './model';
 import { deleteObjects, listObjectKeys, presignGet, presignPost, presignPut, putObject } from './objects';
 import {
@@ -49,29 +56,30 @@ export interface UploadTicket {
   headers: Record<string, string>;
   expiresIn: number;
   maxBytes: number;
-  /** The same upload as an HTML-form POST: S3 itself enforces the size range. */
+  /** The same upload as an HTML-form POST: S3 itself enforces the size and type. */
   form: { url: string; fields: Record<string, string> };
 }
 
 export async function createUpload(
   principal: Principal,
-  input: { key?: string; contentType: UploadContentType; contentLength?: number },
+  input: { key?: string; contentType: UploadContentType; contentLength: number },
 ): Promise<UploadTicket> {
   const key = input.key ?? generateImageKey();
   const expiresIn = config.UPLOAD_URL_TTL_SECONDS;
-  if (input.contentLength !== undefined && input.contentLength > config.MAX_UPLOAD_BYTES)
+  if (input.contentLength > config.MAX_UPLOAD_BYTES)
     throw new ValidationError(`contentLength: at most ${config.MAX_UPLOAD_BYTES} bytes`, {
       field: 'contentLength',
     });
-  await claimImageKey(key, ownerOf(principal), new Date(), expiresIn + CLAIM_GRACE_SECONDS);
-  const objectKey = originalObjectKey(key);
+  const uploadId = generateUploadId();
+  await claimImageKey(key, ownerOf(principal), uploadId, new Date(), expiresIn + CLAIM_GRACE_SECONDS);
+  // The URL is bound to this claim's own object and to the declared size and type.
+  const objectKey = originalObjectKey(key, uploadId);
   const [uploadUrl, form] = await Promise.all([
     presignPut(objectKey, input.contentType, input.contentLength, expiresIn),
-    presignPost(objectKey, input.contentType, config.MAX_UPLOAD_BYTES, expiresIn),
+    presignPost(objectKey, input.contentType, input.contentLength, expiresIn),
   ]);
-  const headers: Record<string, string> = { 'content-type': input.contentType };
-  if (input.contentLength !== undefined) headers['content-length'] = String(input.contentLength);
-  logger.info('upload url issued', { imageKey: key });
+  const headers = { 'content-type': input.contentType, 'content-length': String(input.contentLength) };
+  logger.info('upload url issued', { imageKey: key, uploadId });
   return { key, method: 'PUT', uploadUrl, headers, expiresIn, maxBytes: config.MAX_UPLOAD_BYTES, form };
 }
 
@@ -95,9 +103,10 @@ export async function putImage(
       'The body did not arrive as binary data; send it with Content-Type application/octet-stream',
     );
   if (!body.bytes?.length) throw new ValidationError('body: the image bytes are missing', { field: 'body' });
-  await claimImageKey(key, ownerOf(principal), new Date(), CLAIM_GRACE_SECONDS);
+  const uploadId = generateUploadId();
+  await claimImageKey(key, ownerOf(principal), uploadId, new Date(), CLAIM_GRACE_SECONDS);
   // Stored as declared; the processor determines the real format from the bytes.
-  await putObject(originalObjectKey(key), body.bytes, declared);
+  await putObject(originalObjectKey(key, uploadId), body.bytes, declared);
   logger.info('image uploaded', { imageKey: key, bytes: body.bytes.length });
   return { key, status: 'pending' };
 }
@@ -139,16 +148,16 @@ export interface ImageDetails {
 export async function getImage(principal: Principal, key: string): Promise<ImageDetails> {
   const record = await visibleRecord(principal, key);
   const expiresIn = config.DOWNLOAD_URL_TTL_SECONDS;
-  const processed = record.status !== 'pending';
-  // A rejected original is whatever bytes were uploaded: served as a download, never rendered.
-  const original = processed
-    ? {
-        url: await presignGet(originalObjectKey(key), expiresIn, {
-          contentType: record.status === 'ready' ? record.contentType : 'application/octet-stream',
-          attachment: record.status !== 'ready',
-        }),
-      }
-    : undefined;
+  // Rejected originals are deleted by the processor: only a ready image has one to offer.
+  // Records processed before originals had one object per claim describe uploads/<key>.
+  const original =
+    record.status === 'ready'
+      ? {
+          url: await presignGet(record.objectKey ?? operatorObjectKey(key), expiresIn, {
+            contentType: record.contentType,
+          }),
+        }
+      : undefined;
   const thumbnails = await Promise.all(
     (record.thumbnails ?? []).map(async ({ objectKey, ...thumbnail }) => ({
       ...thumbnail,
@@ -190,11 +199,14 @@ export async function deleteImage(
   for (let attempt = 1; ; attempt += 1) {
     // Objects first: if this fails, the record still points at what is left and a retry finishes.
     // The prefix listing also catches thumbnails of a version still being processed.
-    const thumbnails = new Set([
+    // Every claim's original (uploads/<key>/…), an operator's uploads/<key>, and every thumbnail.
+    const objects = new Set([
+      operatorObjectKey(key),
       ...(record.thumbnails ?? []).map((thumbnail) => thumbnail.objectKey),
+      ...(await listObjectKeys(uploadPrefix(key))),
       ...(await listObjectKeys(thumbnailPrefix(key))),
     ]);
-    await deleteObjects([originalObjectKey(key), ...thumbnails]);
+    await deleteObjects([...objects]);
     if (await deleteImageRecord(record)) break;
     // Processed meanwhile: delete what it wrote too.
     const current = await getImageRecord(key);

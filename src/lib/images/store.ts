@@ -5,6 +5,7 @@ import {
   type QueryCommandInput,
   TransactWriteCommand,
   type TransactWriteCommandInput,
+  UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod';
 import { dynamo, writtenIf } from '../aws/dynamo';
@@ -54,33 +55,74 @@ export async function getImageRecord(key: string): Promise<ImageRecord | undefin
   return Item ? fromItem(Item) : undefined;
 }
 
+const MAX_CLAIM_ATTEMPTS = 3;
+
 /**
- * Claims a key for an upload: the first uploader owns it (a pending record that expires unless an
- * upload arrives); the owner may upload again; anyone else gets 409.
+ * Claims a key for one upload: the first uploader owns it (a pending record that expires unless an
+ * upload arrives); the owner may claim it again, which makes `uploadId` the only upload the processor
+ * accepts from then on (older URLs go stale); anyone else gets 409. The version moves on every claim,
+ * so a processor that read the previous claim cannot write over this one.
  */
-export async function claimImageKey(key: string, owner: Owner, now: Date, ttlSeconds: number): Promise<void> {
+export async function claimImageKey(
+  key: string,
+  owner: Owner,
+  uploadId: string,
+  now: Date,
+  ttlSeconds: number,
+): Promise<void> {
   const timestamp = now.toISOString();
-  const record: ImageRecord = {
-    key,
-    owner,
-    status: 'pending',
-    version: 0,
-    createdAt: timestamp,
-    updatedAt: timestamp,
-    expiresAt: Math.floor(now.getTime() / 1000) + ttlSeconds,
-  };
-  const created = await writtenIf(
-    dynamo.send(
-      new PutCommand({
-        TableName: TABLE(),
-        Item: imageItem(record),
-        ConditionExpression: 'attribute_not_exists(pk)',
-      }),
-    ),
-  );
-  if (created) return;
-  const existing = await getImageRecord(key);
-  if (existing && existing.owner !== owner) throw new ConflictError(`The key ${key} is taken`);
+  for (let attempt = 1; attempt <= MAX_CLAIM_ATTEMPTS; attempt += 1) {
+    const record: ImageRecord = {
+      key,
+      owner,
+      status: 'pending',
+      version: 0,
+      uploadId,
+      createdAt: timestamp,
+      updatedAt: timestamp,
+      expiresAt: Math.floor(now.getTime() / 1000) + ttlSeconds,
+    };
+    const created = await writtenIf(
+      dynamo.send(
+        new PutCommand({
+          TableName: TABLE(),
+          Item: imageItem(record),
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      ),
+    );
+    if (created) return;
+    // A claim nobody uploaded to yet (it has a TTL) lives on from this claim; a processed image has none.
+    const reclaim = (pending: boolean) =>
+      writtenIf(
+        dynamo.send(
+          new UpdateCommand({
+            TableName: TABLE(),
+            Key: { pk: imagePk(key), sk: IMAGE_SK },
+            UpdateExpression: `SET #uploadId = :uploadId, #version = #version + :one${pending ? ', #expiresAt = :expiresAt' : ''}`,
+            ConditionExpression: `attribute_exists(pk) AND #owner = :owner AND ${pending ? 'attribute_exists' : 'attribute_not_exists'}(#expiresAt)`,
+            ExpressionAttributeNames: {
+              '#uploadId': 'uploadId',
+              '#version': 'version',
+              '#owner': 'owner',
+              '#expiresAt': 'expiresAt',
+            },
+            ExpressionAttributeValues: {
+              ':uploadId': uploadId,
+              ':one': 1,
+              ':owner': owner,
+              ...(pending ? { ':expiresAt': record.expiresAt } : {}),
+            },
+          }),
+        ),
+      );
+    const claimed = (await reclaim(true)) || (await reclaim(false));
+    if (claimed) return;
+    const existing = await getImageRecord(key);
+    if (existing && existing.owner !== owner) throw new ConflictError(`The key ${key} is taken`);
+    // Deleted between the two writes: claim it afresh.
+  }
+  throw new Error(`image record ${key} kept changing`);
 }
 
 function labelRows(record: ImageRecord) {

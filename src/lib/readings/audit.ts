@@ -2,7 +2,7 @@ import { PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod';
 import { dynamo } from '../aws/dynamo';
 import { config } from '../config';
-import { decodeCursor, encodeCursor } from '../pagination';
+import { cursorOutsideQuery, decodeCursor, encodeCursor } from '../pagination';
 import type { AuditEntry } from './messages';
 
 // The audit trail: one entry per write request and per query (who, route, device, rows, when),
@@ -26,10 +26,23 @@ export async function recordAudit(entry: AuditEntry): Promise<void> {
   await dynamo.send(new PutCommand({ TableName: config.AUDIT_TABLE, Item: auditItem(entry) }));
 }
 
-const cursorShape = z.strictObject({
-  day: z.string().regex(/^\d{4}-\d{2}-\d{2}$/),
-  entryKey: z.string().optional(),
-});
+// A real calendar day, and an entry key of that very day (the key Query resumes after).
+const cursorShape = z
+  .strictObject({
+    day: z
+      .string()
+      .regex(/^\d{4}-\d{2}-\d{2}$/)
+      .refine((day) => {
+        const at = Date.parse(`${day}T00:00:00Z`);
+        return Number.isFinite(at) && dayOf(at) === day;
+      }),
+    entryKey: z
+      .string()
+      .max(300)
+      .regex(/^\d{4}-\d{2}-\d{2}T[\d:.]+Z#\S+$/)
+      .optional(),
+  })
+  .refine((cursor) => cursor.entryKey === undefined || cursor.entryKey.startsWith(`${cursor.day}T`));
 
 export interface AuditPage {
   data: Array<Omit<AuditEntry, 'at'> & { at: string }>;
@@ -42,6 +55,8 @@ export async function listAudit(limit: number, days: number, cursor?: string): P
   const today = Date.parse(`${dayOf(Date.now())}T00:00:00Z`);
   const oldest = today - (days - 1) * 86_400_000;
   let day = position ? Date.parse(`${position.day}T00:00:00Z`) : today;
+  // A day after today was never handed out, and walking back from it would be unbounded work.
+  if (day > today) throw cursorOutsideQuery();
   let startKey: Record<string, unknown> | undefined = position?.entryKey
     ? { day: position.day, entryKey: position.entryKey }
     : undefined;

@@ -2,8 +2,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import { MAX_SQS_MESSAGE_BYTES, sendMessages, sqsMessageBytes } from '../aws/sqs-batch';
 import { config } from '../config';
 import { currentDataKey } from '../crypto/data-keys';
-import { passwordKey, verifierId } from '../crypto/passwords';
-import { getDevice, rememberPasswordVerifier } from '../devices/devices';
+import { getDevice } from '../devices/devices';
+import { passwordForWriting } from '../devices/passwords';
 import { UnavailableError } from '../errors';
 import { logger } from '../logger';
 import { count, MetricName } from '../observability';
@@ -61,9 +61,7 @@ async function sealAll(request: IngestRequest, ids: string[], dataKey: Buffer): 
     let passwordDerivedKey: Buffer | undefined;
     let verifier: string | undefined;
     if (password !== undefined && device) {
-      passwordDerivedKey = await passwordKey(password, device.passwordSalt);
-      verifier = verifierId(passwordDerivedKey);
-      await rememberPasswordVerifier(device, verifier);
+      ({ passwordDerivedKey, verifier } = await passwordForWriting(device, password));
     }
     const group = sealReadings(
       rowKey(dataKey, deviceId, passwordDerivedKey),

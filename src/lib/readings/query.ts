@@ -4,16 +4,17 @@ import { queryPages } from '../aws/paging';
 import { config } from '../config';
 import { open } from '../crypto/cipher';
 import { dataKeyById } from '../crypto/data-keys';
-import { passwordKey, verifierId } from '../crypto/passwords';
-import { getDevice } from '../devices/devices';
-import { ForbiddenError, UnavailableError } from '../errors';
+import { type PasswordAccess, passwordAccess } from '../devices/passwords';
+import { UnavailableError } from '../errors';
 import { logger } from '../logger';
 import { count, MetricName } from '../observability';
-import { decodeCursor, encodeCursor } from '../pagination';
+import { cursorOutsideQuery, decodeCursor, encodeCursor } from '../pagination';
 import {
+  ARRIVAL_SORT_KEY,
   absoluteTimestamp,
   arrivalLowerBound,
   arrivalsPartition,
+  READING_SORT_KEY,
   type ReadingItem,
   readingAad,
   relativeTimeRange,
@@ -55,31 +56,15 @@ export interface ReadingsPage {
 const MIN_RELATIVE = -(2 ** 53) + 1;
 const MAX_RELATIVE = 2 ** 53 - 1;
 
-const rangeCursor = z.strictObject({ sk: z.string().min(1).max(200) });
+const rangeCursor = z.strictObject({ sk: z.string().regex(READING_SORT_KEY) });
 const arrivalCursor = z.strictObject({
-  a: z.string().min(1).max(200),
+  a: z.string().regex(ARRIVAL_SORT_KEY),
   o: z.number().int().min(0).max(100_000),
 });
 
-interface Access {
-  verifier?: string;
-  passwordDerivedKey?: Buffer;
-}
-
-/** A password must be one this device has written with; otherwise 403 (never garbage, never 500). */
-async function accessFor(deviceId: string, password: string | undefined): Promise<Access> {
-  if (password === undefined) return {};
-  const device = await getDevice(deviceId);
-  const passwordDerivedKey = await passwordKey(password, device.passwordSalt);
-  const verifier = verifierId(passwordDerivedKey);
-  if (!device.passwordVerifiers?.includes(verifier)) {
-    throw new ForbiddenError('db_password does not match any password this device has written with');
-  }
-  return { verifier, passwordDerivedKey };
-}
-
 /** Rows written without a password, and rows written with exactly the presented one. */
-const readable = (item: ReadingItem, access: Access) => item.pv === undefined || item.pv === access.verifier;
+const readable = (item: ReadingItem, access: PasswordAccess) =>
+  item.pv === undefined || access.keys.has(item.pv);
 
 const TAG_BYTES = 16;
 
@@ -107,7 +92,7 @@ class PageBuilder {
 
   constructor(
     private readonly limit: number,
-    private readonly access: Access,
+    private readonly access: PasswordAccess,
   ) {}
 
   /** 'full' when the item does not fit (it starts the next page); 'added' or 'hidden' otherwise. */
@@ -140,8 +125,9 @@ class PageBuilder {
 async function rangePage(request: QueryRequest, start: number, end: number, page: PageBuilder) {
   const bounds = relativeTimeRange(start, end);
   const position = decodeCursor(request.cursor, rangeCursor);
-  // A cursor outside the window (forged, or from another window) is answered as an empty end.
-  if (position && (position.sk < bounds.from || position.sk > bounds.to)) return undefined;
+  // A cursor outside the window (forged, or from another window) is a 400: an empty 200 would read
+  // as "no more rows" to a client that mixed up its cursors.
+  if (position && (position.sk < bounds.from || position.sk > bounds.to)) throw cursorOutsideQuery();
   let lastExamined: string | undefined;
   for await (const { items } of queryPages({
     TableName: config.READINGS_TABLE,
@@ -213,7 +199,7 @@ async function recentPage(request: QueryRequest, seconds: number, page: PageBuil
  */
 async function decrypt(
   items: ReadingItem[],
-  access: Access,
+  access: PasswordAccess,
 ): Promise<{ rows: WireRow[]; unreadable: string[] }> {
   const rows: WireRow[] = [];
   const unreadable: string[] = [];
@@ -228,7 +214,7 @@ async function decrypt(
       );
     }
     try {
-      const key = rowKey(dataKey, item.deviceId, item.pv ? access.passwordDerivedKey : undefined);
+      const key = rowKey(dataKey, item.deviceId, item.pv ? access.keys.get(item.pv) : undefined);
       const plaintext = open(
         key,
         { iv: Buffer.from(item.iv), ciphertext: Buffer.from(item.ct) },
@@ -261,7 +247,7 @@ const byInterrogatorTime = (a: WireRow, b: WireRow) =>
  * Lambda's 6 MB) and in rows examined per request; its cost grows with the rows returned, not the table.
  */
 export async function queryReadings(request: QueryRequest): Promise<ReadingsPage> {
-  const access = await accessFor(request.deviceId, request.password);
+  const access = await passwordAccess(request.deviceId, request.password);
   const { window } = request;
   const page = new PageBuilder(request.limit, access);
   const next =

@@ -37,6 +37,10 @@ export const encodeRelativeTime = (relativeTime: number) =>
     ? `0${String(Number.MAX_SAFE_INTEGER + relativeTime).padStart(16, '0')}`
     : `1${String(relativeTime).padStart(16, '0')}`;
 
+/** What readingSortKey and arrivalSortKey produce (reading ids are `<batch id>-<index>`). */
+export const READING_SORT_KEY = /^[01]\d{16}#[A-Za-z0-9_-]{1,64}$/;
+export const ARRIVAL_SORT_KEY = /^\d{13}#[A-Za-z0-9_-]{1,64}#\d{1,6}$/;
+
 export const readingSortKey = (relativeTime: number, readingId: string) =>
   `${encodeRelativeTime(relativeTime)}#${readingId}`;
 

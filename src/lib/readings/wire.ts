@@ -1,7 +1,7 @@
 import * as z from 'zod';
 import { config } from '../config';
 import { ValidationError } from '../errors';
-import { parseInput } from '../validation';
+import { isWellFormedText, parseInput, WELL_FORMED_MESSAGE } from '../validation';
 
 // The IoT Sensor Framework's wire format, kept so existing interrogator clients work unchanged:
 // `{"data":{"db_password","relative_time","interrogator_time","freeform"}}`, one or a list.
@@ -11,6 +11,8 @@ const INTEGER_STRING = /^\s*[+-]?\d+\s*$/;
 const DATE_TIME =
   /^\s*(\d{1,2})\/(\d{1,2})\/(\d{4})\s+(\d{1,2}):(\d{2}):(\d{2})(?:\.(\d{1,6}))?\s*([AaPp][Mm])\s*$/;
 
+// Whole microseconds since the epoch are kept as safe integers, so date-times are representable
+// only between about 1684 and 2255; anything outside is refused, never moved.
 function dateTimeToMicros(text: string): number | undefined {
   const match = DATE_TIME.exec(text);
   if (!match) return undefined;
@@ -18,17 +20,13 @@ function dateTimeToMicros(text: string): number | undefined {
   const h = Number(hour);
   if (h < 1 || h > 12) return undefined;
   const hours24 = (h % 12) + (meridiem.toLowerCase() === 'pm' ? 12 : 0);
-  const millis = Date.UTC(
-    Number(year),
-    Number(month) - 1,
-    Number(day),
-    hours24,
-    Number(minute),
-    Number(second),
-  );
-  const date = new Date(millis);
+  // Not Date.UTC(year, …): it maps years 0–99 to 1900–1999, so "1/1/0099" would become 1999.
+  const date = new Date(0);
+  date.setUTCFullYear(Number(year), Number(month) - 1, Number(day));
+  date.setUTCHours(hours24, Number(minute), Number(second), 0);
   // Reject dates JavaScript would roll over (2/30, 13/1, 10:61…).
   if (
+    date.getUTCFullYear() !== Number(year) ||
     date.getUTCMonth() !== Number(month) - 1 ||
     date.getUTCDate() !== Number(day) ||
     date.getUTCMinutes() !== Number(minute) ||
@@ -36,25 +34,30 @@ function dateTimeToMicros(text: string): number | undefined {
   ) {
     return undefined;
   }
-  return millis * 1000 + Number(fraction.padEnd(6, '0'));
+  return date.getTime() * 1000 + Number(fraction.padEnd(6, '0'));
 }
 
-/** Integers, integral strings, or (like Python's int()) finite numbers truncated toward zero. */
+/**
+ * Safe integers, as numbers or integral strings (or, for interrogator_time, the original date-time
+ * format). A number with a fraction (700.9) or a string that is not an integer ("700.9") is refused:
+ * it cannot be stored unchanged, and truncating it would change it silently.
+ */
 function toInteger(value: unknown, allowDateTime: boolean, ctx: z.RefinementCtx): number {
   let result: number | undefined;
-  if (typeof value === 'number' && Number.isFinite(value)) result = Math.trunc(value);
+  if (typeof value === 'number' && Number.isInteger(value)) result = value;
   else if (typeof value === 'string' && INTEGER_STRING.test(value)) result = Number(value.trim());
   else if (typeof value === 'string' && allowDateTime) result = dateTimeToMicros(value);
   if (result === undefined || !Number.isSafeInteger(result)) {
     ctx.addIssue({
       code: 'custom',
       message: allowDateTime
-        ? 'expected an integer, a numeric string or a date-time like "3/18/2014 10:59:19.123456 AM"'
-        : 'expected an integer or a numeric string',
+        ? 'expected an integer, a numeric string or a date-time like "3/18/2014 10:59:19.123456 AM" (whole numbers within ±(2^53−1), date-times 1684–2255)'
+        : 'expected an integer or a numeric string (a whole number within ±(2^53−1))',
     });
     return z.NEVER;
   }
-  return result;
+  // -0 is stored as 0.
+  return result === 0 ? 0 : result;
 }
 
 const relativeTime = z.unknown().transform((value, ctx) => toInteger(value, false, ctx));
@@ -70,7 +73,12 @@ const freeform = z.unknown().superRefine((value, ctx) => {
   }
 });
 
-const password = z.string().max(1024, 'at most 1024 characters').optional();
+// Kept as sent here; src/lib/devices/passwords.ts normalises it (NFC) before the KDF.
+const password = z
+  .string()
+  .max(1024, 'at most 1024 characters')
+  .refine(isWellFormedText, WELL_FORMED_MESSAGE)
+  .optional();
 
 const readingData = z.object({
   db_password: password,

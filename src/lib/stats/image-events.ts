@@ -4,15 +4,16 @@ import { queryPages } from '../aws/paging';
 import { config } from '../config';
 import { imageMinuteSeries, retentionExpiry } from './keys';
 
-// Image outcomes for the rollup: one item per image in the minute it was processed or rejected.
-// Keyed by the image, so a retried S3 event overwrites its own item instead of counting twice.
+// Image outcomes for the rollup: one item per processed upload (object + S3 sequencer) in the minute
+// it was first processed, so a retried S3 event overwrites its own item instead of counting twice,
+// while two uploads of one key in the same minute count as two.
 export type ImageOutcome = 'processed' | 'rejected';
 
 const minuteOf = (ms: number) => Math.floor(ms / 60_000) * 60_000;
 
-/** Called by image processing once per image it finishes (stats table write access needed). */
+/** Called by image processing once per upload it finishes (stats table write access needed). */
 export async function recordImageOutcome(
-  imageKey: string,
+  uploadIdentity: string,
   outcome: ImageOutcome,
   at = Date.now(),
 ): Promise<void> {
@@ -21,7 +22,7 @@ export async function recordImageOutcome(
       TableName: config.STATS_TABLE,
       Item: {
         series: imageMinuteSeries(minuteOf(at)),
-        at: imageKey,
+        at: uploadIdentity,
         outcome,
         expiresAt: retentionExpiry(at, config.STATS_RETENTION_DAYS),
       },

@@ -1,7 +1,7 @@
 // The stats table: one partition per series, items keyed by the start of their interval.
 //   series = "global"               | at = <interval start ms, 13 digits>   the global rollup
 //   series = "device#<deviceId>"    | at = <interval start ms, 13 digits>   a device's rollup
-//   series = "images#<minute ms>"   | at = <image key>                      one image outcome
+//   series = "images#<minute ms>"   | at = <object key>#<S3 sequencer>      one image outcome
 //   series = "cache#<minute ms>"    | at = <container id>                   a container's image-cache counters
 //   series = "settings"             | at = "image-cache"                    the image cache's settings (no TTL)
 // Every item but the settings expires (TTL `expiresAt`) after STATS_RETENTION_DAYS.
