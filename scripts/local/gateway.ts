@@ -55,10 +55,19 @@ export async function startGateway(
       response.writeHead(status, { ...securityHeaders, connection: 'close' });
       response.end(JSON.stringify(gatewayError(status)));
     };
-    if (Number(request.headers['content-length'] ?? 0) > API_GATEWAY_MAX_REQUEST_BYTES) {
+    // An oversize body is read to its end (up to a bound) before the 413, so the client that is still
+    // sending gets the answer instead of a broken pipe.
+    let discarded = 0;
+    const refuseOversize = () => {
+      request.on('data', (chunk: Buffer) => {
+        discarded += chunk.length;
+        if (discarded > 4 * API_GATEWAY_MAX_REQUEST_BYTES) request.destroy();
+      });
+      request.once('end', () => refuse(413));
       request.resume();
-      return refuse(413);
-    }
+    };
+    if (Number(request.headers['content-length'] ?? 0) > API_GATEWAY_MAX_REQUEST_BYTES)
+      return refuseOversize();
     // The web console is served at the API's origin (as CloudFront does in AWS): one origin, no CORS.
     if (consoleFiles && serveConsole(consoleFiles, request, response)) return;
     const upstream = http.request(
@@ -87,6 +96,8 @@ export async function startGateway(
     );
     upstream.on('error', () => {
       clearTimeout(timeout);
+      // Destroyed on purpose: the 413 is on its way.
+      if (oversize) return;
       if (response.headersSent) return response.destroy();
       response.writeHead(502, securityHeaders);
       response.end(
@@ -99,13 +110,15 @@ export async function startGateway(
     }, API_GATEWAY_TIMEOUT_MS);
     // A body without Content-Length (chunked) is counted as it streams.
     let received = 0;
+    let oversize = false;
     request.on('data', (chunk: Buffer) => {
       received += chunk.length;
-      if (received > API_GATEWAY_MAX_REQUEST_BYTES && !response.headersSent) {
+      if (received > API_GATEWAY_MAX_REQUEST_BYTES && !oversize) {
+        oversize = true;
         clearTimeout(timeout);
         request.unpipe(upstream);
         upstream.destroy();
-        refuse(413);
+        refuseOversize();
       }
     });
     request.pipe(upstream);

@@ -90,7 +90,8 @@ export type QueuedMessage =
   | { kind: 'batch'; batch: ReadingsBatch }
   | { kind: 'spilled'; pointer: SpilledMessage };
 
-const queuedSchema = z.union([inlineMessageSchema, spilledMessageSchema, legacyMessageSchema]);
+// A pointer is recognised first: whatever else a message carries, `spilled` says where its readings are.
+const queuedSchema = z.union([spilledMessageSchema, inlineMessageSchema, legacyMessageSchema]);
 
 /** Parses a queued message body; throws on anything that is not one of the versions above. */
 export function parseQueuedMessage(body: string): QueuedMessage {

@@ -29,7 +29,9 @@ export async function spillMessage(
   );
   return {
     v: 2,
-    ...header,
+    deviceId: header.deviceId,
+    batchId: header.batchId,
+    arrivedAt: header.arrivedAt,
     spilled: { key, bytes: bytes.length, sha256: createHash('sha256').update(bytes).digest('base64url') },
   };
 }
