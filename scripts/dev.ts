@@ -10,6 +10,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import path from 'node:path';
+import { buildConsole, watchConsole } from './console/build';
 import { loadLocalEnvFile } from './local/env-file';
 import { projectRoot } from './local/service-config';
 import { type LocalStack, startLocalStack } from './local/stack';
@@ -51,6 +52,32 @@ function adminToken(): { token: string; source: string } {
 // script as well: one Ctrl-C can arrive here twice. Signals this close to the first are that one.
 const DUPLICATE_SIGNAL_MS = 1_500;
 
+// The console is built at every start (esbuild: well under a second); `--console-watch` rebuilds on
+// each change under console/ and reloads open pages.
+async function startConsoleBuild(outDir: string) {
+  if (!process.argv.includes('--console-watch')) {
+    // Quietly: start-up prints one ready line.
+    await buildConsole({ outDir });
+    return { files: { dir: outDir }, stop: async () => undefined };
+  }
+  const listeners = new Set<() => void>();
+  const watcher = await watchConsole(
+    outDir,
+    () => {
+      console.log('[local] console rebuilt; reloading open pages');
+      for (const listener of listeners) listener();
+    },
+    (message) => console.error(`[local] console build failed:\n${message}`),
+  );
+  const liveReload = {
+    subscribe(listener: () => void) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+  };
+  return { files: { dir: outDir, liveReload }, stop: () => watcher.stop() };
+}
+
 async function main(): Promise<void> {
   const started = Date.now();
   if (envFile) console.log(`[local] overrides from ${envFile}`);
@@ -63,8 +90,10 @@ async function main(): Promise<void> {
   let stopRequested: string | undefined;
   let firstSignalAt = 0;
   const hurry = new AbortController();
+  let stopConsole: () => Promise<unknown> = async () => undefined;
   const shutdown = async (signal: string, running: LocalStack) => {
     console.log(`[local] ${signal}: no longer accepting requests; draining the queue into DynamoDB…`);
+    await stopConsole();
     const report = await running.stop({ drainTimeoutMs: 20_000, hurry: hurry.signal });
     removeStackFile(dataDir);
     console.log(
@@ -94,6 +123,8 @@ async function main(): Promise<void> {
   for (const stream of [process.stdout, process.stderr]) stream.on('error', () => undefined);
   process.once('exit', () => removeStackFile(dataDir));
 
+  const consoleFiles = await startConsoleBuild(path.join(dataDir, 'console'));
+  stopConsole = consoleFiles.stop;
   const logFile = path.join(dataDir, 'functions.log');
   const functionLog = verbose ? undefined : createWriteStream(logFile, { flags: 'a' });
   stack = await startLocalStack({
@@ -111,6 +142,7 @@ async function main(): Promise<void> {
     log: (line) => console.log(`[local] ${line}`),
     // The functions' output (hundreds of lines at start alone) goes to a file unless --verbose.
     onFunctionOutput: (line) => (functionLog ? functionLog.write(`${line}\n`) : console.log(line)),
+    console: consoleFiles.files,
   });
   if (stopRequested) {
     await stop(stopRequested, stack);
@@ -127,7 +159,7 @@ async function main(): Promise<void> {
   });
   const seconds = ((Date.now() - started) / 1000).toFixed(1);
   console.log(
-    `sensorcloud ready in ${seconds}s: API ${urls.api} | admin token ${token.slice(0, 8)}… (full token: ${source}) | ` +
+    `sensorcloud ready in ${seconds}s: API ${urls.api} (web console at /) | admin token ${token.slice(0, 8)}… (full token: ${source}) | ` +
       `${functionLog ? `function logs: ${shown(logFile)} | ` : ''}ports of every service: ${shown(path.join(dataDir, 'stack.json'))} | Ctrl-C stops (drains first)`,
   );
 }

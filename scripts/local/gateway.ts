@@ -1,5 +1,6 @@
 import http from 'node:http';
 import gatewayResponses from '../../infra/gateway-responses.json';
+import { type ConsoleFiles, serveConsole } from './console-files';
 
 export interface Gateway {
   url: string;
@@ -39,7 +40,12 @@ export const API_GATEWAY_TIMEOUT_MS = 29_000;
  * It exists so that a shutdown can stop accepting requests first while the functions keep running to
  * drain the queue, which serverless-offline cannot do on its own.
  */
-export async function startGateway(port: number, upstreamPort: number, host = '127.0.0.1'): Promise<Gateway> {
+export async function startGateway(
+  port: number,
+  upstreamPort: number,
+  host = '127.0.0.1',
+  consoleFiles?: ConsoleFiles,
+): Promise<Gateway> {
   // A fresh upstream connection per request: reusing idle keep-alive sockets races with serverless
   // offline closing them (a reset request). On loopback a connection costs well under a millisecond.
   const agent = new http.Agent({ keepAlive: false });
@@ -62,6 +68,8 @@ export async function startGateway(port: number, upstreamPort: number, host = '1
     };
     if (Number(request.headers['content-length'] ?? 0) > API_GATEWAY_MAX_REQUEST_BYTES)
       return refuseOversize();
+    // The web console is served at the API's origin (as CloudFront does in AWS): one origin, no CORS.
+    if (consoleFiles && serveConsole(consoleFiles, request, response)) return;
     const upstream = http.request(
       {
         host: '127.0.0.1',

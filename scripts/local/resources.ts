@@ -9,7 +9,7 @@ import {
   UpdateTableCommand,
   UpdateTimeToLiveCommand,
 } from '@aws-sdk/client-dynamodb';
-import { CreateBucketCommand, type S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, PutBucketCorsCommand, type S3Client } from '@aws-sdk/client-s3';
 import { CreateQueueCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { localAccountId, localRegion } from './aws-local';
 import type { ServiceConfig } from './service-config';
@@ -158,6 +158,25 @@ async function ensureBuckets(s3: S3Client, config: ServiceConfig): Promise<strin
     await s3.send(new CreateBucketCommand({ Bucket: name })).catch((error: Error) => {
       if (error.name !== 'BucketAlreadyOwnedByYou' && error.name !== 'BucketAlreadyExists') throw error;
     });
+  }
+  // The console uploads straight to the bucket with presigned URLs: that needs the declared CORS rules.
+  for (const bucket of Object.values(config.provider.s3 ?? {})) {
+    const rules = bucket.corsConfiguration?.CorsRules;
+    if (!rules) continue;
+    await s3.send(
+      new PutBucketCorsCommand({
+        Bucket: bucket.name,
+        CORSConfiguration: {
+          CORSRules: rules.map((rule) => ({
+            AllowedOrigins: rule.AllowedOrigins,
+            AllowedMethods: rule.AllowedMethods,
+            AllowedHeaders: rule.AllowedHeaders,
+            ExposeHeaders: rule.ExposedHeaders,
+            MaxAgeSeconds: rule.MaxAge,
+          })),
+        },
+      }),
+    );
   }
   return names;
 }

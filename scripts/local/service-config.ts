@@ -29,6 +29,15 @@ export interface SqsEventConfig {
   enabled?: boolean;
 }
 
+/** A bucket's CORS rule as CloudFormation declares it. */
+export interface CorsRule {
+  AllowedOrigins: string[];
+  AllowedMethods: string[];
+  AllowedHeaders?: string[];
+  ExposedHeaders?: string[];
+  MaxAge?: number;
+}
+
 export interface S3EventConfig {
   bucket: string;
   event: string;
@@ -61,7 +70,7 @@ export interface ServiceConfig {
     stage: string;
     timeout?: number;
     environment?: Record<string, unknown>;
-    s3?: Record<string, { name: string }>;
+    s3?: Record<string, { name: string; corsConfiguration?: { CorsRules: CorsRule[] } }>;
   };
   functions: Record<string, FunctionConfig>;
   resources: { Resources: Record<string, CfnResource> };

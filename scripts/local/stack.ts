@@ -6,6 +6,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { localAccountId, localCredentials, localRegion } from './aws-local';
+import type { ConsoleFiles } from './console-files';
 import { startDynamoDbLocal } from './dynamodb-local';
 import { queueCounts, restoreQueue, snapshotQueue, startS3Emulator, startSqsEmulator } from './emulators';
 import { type Gateway, startGateway } from './gateway';
@@ -44,6 +45,8 @@ export interface LocalStackOptions {
   log: (line: string) => void;
   /** Where serverless-offline's output (the functions' logs) goes. */
   onFunctionOutput: (line: string) => void;
+  /** The built web console, served by the gateway at the API's origin. */
+  console?: Omit<ConsoleFiles, 'connectOrigins'>;
 }
 
 export interface StopOptions {
@@ -239,7 +242,12 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     );
     s3Emulator.onObjectEvent((event) => notifications.handle(event));
 
-    const gateway: Gateway = await startGateway(ports.api, offlineHttpPort);
+    const gateway: Gateway = await startGateway(
+      ports.api,
+      offlineHttpPort,
+      undefined,
+      options.console && { ...options.console, connectOrigins: [urls.s3] },
+    );
 
     let stopping: Promise<StopReport> | undefined;
     const stop = async ({ drainTimeoutMs = 20_000, hurry }: StopOptions = {}): Promise<StopReport> => {

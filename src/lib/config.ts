@@ -97,6 +97,10 @@ const schema = z
         return [...new Set(sizes)].sort((a, b) => a - b);
       }),
     UPLOAD_URL_TTL_SECONDS: positiveInt(900),
+    // The image cache of GET /api/images/{key}/content: how often a container re-reads its settings
+    // (so a change reaches every container within this time) and writes its counters for the rollup.
+    IMAGE_CACHE_SETTINGS_REFRESH_SECONDS: positiveInt(3),
+    IMAGE_CACHE_FLUSH_SECONDS: positiveInt(2),
     DOWNLOAD_URL_TTL_SECONDS: positiveInt(900),
 
     // Set only offline: the SDK reads AWS_ENDPOINT_URL_<SERVICE> itself; S3 additionally needs

@@ -13,6 +13,8 @@ export const ErrorCode = {
   NotFound: 'NotFound',
   Conflict: 'Conflict',
   UnsupportedMediaType: 'UnsupportedMediaType',
+  /** A response would exceed what Lambda can return (image content over 4 MiB). */
+  ContentTooLarge: 'ContentTooLarge',
   TooManyRequests: 'TooManyRequests',
   InternalError: 'InternalError',
   BadGateway: 'BadGateway',
@@ -69,6 +71,12 @@ export class NotFoundError extends AppError {
 export class ConflictError extends AppError {
   constructor(message: string, retryAfterSeconds?: number) {
     super(409, ErrorCode.Conflict, message, undefined, retryAfterSeconds);
+  }
+}
+
+export class ContentTooLargeError extends AppError {
+  constructor(message: string) {
+    super(413, ErrorCode.ContentTooLarge, message);
   }
 }
 

@@ -35,6 +35,11 @@ export const MetricName = {
   ImagesProcessed: 'ImagesProcessed',
   ImagesRejected: 'ImagesRejected',
   ImageProcessingMs: 'ImageProcessingMs',
+  ImageCacheHits: 'ImageCacheHits',
+  ImageCacheMisses: 'ImageCacheMisses',
+  ImageCacheEvictions: 'ImageCacheEvictions',
+  ImageCacheItems: 'ImageCacheItems',
+  ImageCacheBytes: 'ImageCacheBytes',
   // Written by the scheduled jobs.
   IngestedReadings: 'IngestedReadings',
   QueueDepth: 'QueueDepth',

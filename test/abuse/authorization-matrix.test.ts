@@ -5,6 +5,7 @@ import { adminToken, api } from '../support/api';
 import { registerTestDevice, type TestDevice } from '../support/devices';
 import { testLogFile } from '../support/paths';
 import { expectSafeResponse } from '../support/responses';
+import { eventually } from '../support/sqs';
 
 // Every route of serverless.yml × every kind of caller, through the local stack over HTTP, with the
 // exact status each must get. Routes come from the resolved serverless.yml: a new route without a row
@@ -106,6 +107,13 @@ const matrix: Record<string, Row> = {
   'GET /api/images': { expect: GUARDED(200, 200) },
   'GET /api/images/{key}': { expect: GUARDED(200, 200, 404) },
   'DELETE /api/images/{key}': { expect: GUARDED(200, 200, 404), imageKey: 'fresh' },
+  // Image bytes (200: image/webp, the one answer that is not JSON).
+  'GET /api/images/{key}/content': { expect: GUARDED(200, 200, 404) },
+
+  // The image cache's settings are the admin's.
+  'GET /api/image-cache': { expect: ADMIN_ONLY(200) },
+  'PUT /api/image-cache': { expect: ADMIN_ONLY(200), body: { capacityMb: 64, policy: 'lru' } },
+  'POST /api/image-cache/clear': { expect: ADMIN_ONLY(200) },
 };
 
 const pathValues: Record<string, string> = { start: '0', end: '100', seconds: '60', proxy: 'no/such/route' };
@@ -150,7 +158,20 @@ describe('authorization matrix: every route × {no credentials, bad token, devic
     routes = await declaredRoutes();
     [deviceA, deviceB] = await Promise.all([registerTestDevice('matrix A'), registerTestDevice('matrix B')]);
     imageOfA = await uploadAsA();
-  }, 60_000);
+    // Its content is served once it is processed.
+    await eventually(
+      async () => {
+        const response = await api<{ status: string }>('GET', `/api/images/${imageOfA}`, {
+          token: deviceA.token,
+        });
+        if (response.body.status !== 'ready') throw new Error(`image of A: ${response.text}`);
+      },
+      { timeoutMs: 30_000 },
+    );
+    // Warm the content function (as global-setup warms the authorizer): its first invocation compiles
+    // its TypeScript in a fresh worker, which on a busy machine can outlast the 10 s timeout (a 504).
+    await api('GET', `/api/images/${imageOfA}/content?size=128`, { token: deviceA.token });
+  }, 90_000);
 
   it('has exactly one row per declared route', () => {
     expect(routes.length).toBeGreaterThan(0);
@@ -201,6 +222,7 @@ describe('authorization matrix: every route × {no credentials, bad token, devic
       });
       expectSafeResponse(response.status, response.headers, response.text, {
         presigned: cell.route.includes('/api/images'),
+        binary: cell.route.endsWith('/content') && response.status === 200,
       });
       const label = `${cell.method} ${cell.route.split(' ')[1]} as ${cell.caller}`;
       outcomes.push(`${label} → ${response.status}`);

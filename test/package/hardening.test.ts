@@ -118,6 +118,16 @@ const expectedGrants: Record<string, string[]> = {
     `s3:DeleteObject s3:${DEV_BUCKET}/uploads/*`,
     `s3:ListBucket s3:${DEV_BUCKET}`,
   ],
+  // Stats table items under the `settings` and `cache#…` partitions only (dynamodb:LeadingKeys,
+  // checked in test/package/console-template.test.ts).
+  'get-image-content': [
+    'dynamodb:GetItem ImagesTable',
+    'dynamodb:GetItem StatsTable',
+    'dynamodb:PutItem StatsTable',
+    `s3:GetObject s3:${DEV_BUCKET}/thumbnails/*`,
+    `s3:GetObject s3:${DEV_BUCKET}/uploads/*`,
+  ],
+  'image-cache': ['dynamodb:GetItem StatsTable', 'dynamodb:PutItem StatsTable'],
   // Rekognition is allowed where the stage's labeller is `rekognition` (dev, prod), denied offline.
   'process-image': [
     'dynamodb:DeleteItem ImagesTable',

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { createWriteStream, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { buildConsole } from '../../scripts/console/build';
 import { freePorts, waitFor } from '../../scripts/local/ports';
 import { startLocalStack } from '../../scripts/local/stack';
 import { writeStackFile } from '../../scripts/local/stack-file';
@@ -15,7 +16,10 @@ export default async function globalSetup(): Promise<void> {
   const functionLog = createWriteStream(testLogFile, { flags: 'w' });
   const adminToken = `adm_${randomBytes(24).toString('base64url')}`;
   const started = Date.now();
+  // The web console, built as `npm run dev` builds it, served by the gateway (test/browser).
+  const consoleBuild = await buildConsole({ outDir: path.join(dataDir, 'console') });
   const stack = await startLocalStack({
+    console: { dir: consoleBuild.dir },
     ports: await freePorts(),
     dataDir,
     persist: false,
@@ -32,6 +36,7 @@ export default async function globalSetup(): Promise<void> {
     SENSORCLOUD_LAMBDA_URL: stack.urls.lambda,
     SENSORCLOUD_ADMIN_TOKEN: adminToken,
     SENSORCLOUD_DATA_DIR: dataDir,
+    SENSORCLOUD_CONSOLE_GZIP_BYTES: JSON.stringify(consoleBuild.gzipBytes),
     SENSORCLOUD_STACK_START_MS: String(Date.now() - started),
     SENSORCLOUD_RUN_ID: `${Date.now()}-${process.pid}`,
     SENSORCLOUD_READINGS_QUEUE_URL: queueUrl('ReadingsQueue') ?? '',

@@ -15,6 +15,23 @@ const internals = [
   /127\.0\.0\.1|localhost:\d+|:(8000|9324|4569)\b/, // emulator endpoints
 ];
 
+// Image bytes (GET /api/images/{key}/content): an image type, never sniffed, cached privately only.
+function expectSafeBinary(headers: Headers | Record<string, unknown>): void {
+  const header = (name: string) =>
+    headers instanceof Headers
+      ? headers.get(name)
+      : Object.entries(headers).find(([key]) => key.toLowerCase() === name)?.[1];
+  expect({
+    type: header('content-type'),
+    nosniff: header('x-content-type-options'),
+    cache: header('cache-control'),
+  }).toEqual({
+    type: expect.stringMatching(/^image\/(webp|jpeg|png|gif|tiff|avif)$/),
+    nosniff: 'nosniff',
+    cache: expect.stringMatching(/^private\b/),
+  });
+}
+
 // Presigned S3 URLs and POST forms name the bucket and its endpoint by design (the client uploads
 // there directly): they are taken out before the scan.
 function withoutPresigned(body: string): string {
@@ -33,8 +50,12 @@ export function expectSafeResponse(
   status: number,
   headers: Headers | Record<string, unknown>,
   rawBody: string,
-  options: { presigned?: boolean } = {},
+  options: { presigned?: boolean; binary?: boolean } = {},
 ): void {
+  if (options.binary) {
+    expectSafeBinary(headers);
+    return;
+  }
   const body = options.presigned ? withoutPresigned(rawBody) : rawBody;
   const header = (name: string) =>
     headers instanceof Headers

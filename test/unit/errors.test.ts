@@ -1,4 +1,11 @@
-import { AuthError, ForbiddenError, NotFoundError, toErrorBody, ValidationError } from '../../src/lib/errors';
+import {
+  AuthError,
+  ContentTooLargeError,
+  ForbiddenError,
+  NotFoundError,
+  toErrorBody,
+  ValidationError,
+} from '../../src/lib/errors';
 
 describe('toErrorBody', () => {
   it.each([
@@ -6,6 +13,7 @@ describe('toErrorBody', () => {
     [new AuthError(), 401, 'Unauthorized'],
     [new ForbiddenError(), 403, 'Forbidden'],
     [new NotFoundError(), 404, 'NotFound'],
+    [new ContentTooLargeError('over 4 MiB'), 413, 'ContentTooLarge'],
   ])('maps %p to its status and code', (error, status, code) => {
     const mapped = toErrorBody(error);
     expect(mapped.status).toBe(status);

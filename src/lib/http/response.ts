@@ -29,3 +29,27 @@ export function errorResponse(error: unknown): { response: APIGatewayProxyResult
       : { 'retry-after': String(Math.max(1, Math.ceil(retryAfterSeconds))) };
   return { response: json(status, body, headers), body };
 }
+
+/**
+ * Bytes (image content): base64 with isBase64Encoded, which API Gateway turns back into binary when
+ * the response's type is in binaryMediaTypes and the request accepts it (serverless-offline always).
+ * Private: cached by the browser only, never by shared caches, since it depends on the caller.
+ */
+export function binary(
+  body: Buffer,
+  contentType: string,
+  headers: Record<string, string> = {},
+): APIGatewayProxyResult {
+  return {
+    statusCode: 200,
+    headers: {
+      ...securityHeaders,
+      'content-type': contentType,
+      'cache-control': 'private, max-age=300',
+      vary: 'Authorization',
+      ...headers,
+    },
+    body: body.toString('base64'),
+    isBase64Encoded: true,
+  };
+}

@@ -41,7 +41,7 @@ export const ownerOf = (principal: Principal): Owner =>
   principal.role === 'admin' ? 'admin' : `device:${principal.deviceId}`;
 
 /** The record if the caller may see it; otherwise the same 404 as for a key that does not exist. */
-async function visibleRecord(principal: Principal, key: string): Promise<ImageRecord> {
+export async function visibleRecord(principal: Principal, key: string): Promise<ImageRecord> {
   const record = await getImageRecord(key);
   if (!record || (principal.role !== 'admin' && record.owner !== ownerOf(principal)))
     throw new NotFoundError(`No image ${key}`);

@@ -7,6 +7,7 @@ import { activeDevices, type DeviceRecord } from '../devices/devices';
 import { logger } from '../logger';
 import { gauge, MetricName, MetricUnit, metrics } from '../observability';
 import { arrivalsBetween, maxRelativeTime } from '../readings/activity';
+import { cacheTotalsBetween } from './cache-events';
 import { imageOutcomesBetween } from './image-events';
 import { deviceSeries, GLOBAL_SERIES, retentionExpiry, timeKey } from './keys';
 import { oldestMessageAgeSeconds, queueDepth } from './queues';
@@ -44,6 +45,12 @@ export interface GlobalRollup {
   ingestRatePerMinute: number;
   imagesProcessed: number;
   imagesRejected: number;
+  /** The image cache, summed over serving containers (items and bytes: as last reported). */
+  cacheHits: number;
+  cacheMisses: number;
+  cacheEvictions: number;
+  cacheItems: number;
+  cacheBytes: number;
   queueVisible: number;
   queueInFlight: number;
   oldestMessageAgeSeconds: number | null;
@@ -168,6 +175,11 @@ async function writeGlobalRollup(
     ingestRatePerMinute: rollup.ingestRatePerMinute,
     imagesProcessed: rollup.imagesProcessed,
     imagesRejected: rollup.imagesRejected,
+    cacheHits: rollup.cacheHits,
+    cacheMisses: rollup.cacheMisses,
+    cacheEvictions: rollup.cacheEvictions,
+    cacheItems: rollup.cacheItems,
+    cacheBytes: rollup.cacheBytes,
     expiresAt: retentionExpiry(interval.end, config.STATS_RETENTION_DAYS),
   };
   const gauges = {
@@ -247,11 +259,12 @@ export async function rollupStats(interval: Interval, observedAt: Date): Promise
   rollups.sort((a, b) => (a.deviceId < b.deviceId ? -1 : a.deviceId > b.deviceId ? 1 : 0));
   await writeDeviceRollups(rollups, interval);
 
-  const [queue, dlq, oldestAge, images] = await Promise.all([
+  const [queue, dlq, oldestAge, images, cacheTotals] = await Promise.all([
     queueDepth(config.READINGS_QUEUE_URL),
     queueDepth(config.READINGS_DLQ_URL),
     oldestMessageAgeSeconds(config.READINGS_QUEUE_URL, observedAt),
     imageOutcomesBetween(interval.start, interval.end),
+    cacheTotalsBetween(interval.start, interval.end),
   ]);
   const readingsStored = rollups.reduce((sum, rollup) => sum + rollup.readingsStored, 0);
   const minutes = config.STATS_INTERVAL_SECONDS / 60;
@@ -266,6 +279,7 @@ export async function rollupStats(interval: Interval, observedAt: Date): Promise
     ingestRatePerMinute: Math.round((readingsStored / minutes) * 100) / 100,
     imagesProcessed: images.processed,
     imagesRejected: images.rejected,
+    ...cacheTotals,
     queueVisible: queue.visible,
     queueInFlight: queue.inFlight,
     oldestMessageAgeSeconds: oldestAge,

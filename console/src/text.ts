@@ -1,0 +1,38 @@
+// Text helpers of the console with no DOM or UI dependency (unit-tested in test/unit/console-text.test.ts).
+
+/** The fields of a reading that CSV export writes. */
+export interface CsvReading {
+  id: string;
+  absolute_timestamp: string;
+  relative_timestamp: number;
+  interrogator_timestamp: number;
+  freeform: unknown;
+}
+
+const csvCell = (value: unknown): string => {
+  // Quotes always. A string starting with = + - @ is neutralised so a spreadsheet never runs it as a
+  // formula; numbers (negative ones too) are written as they are.
+  const text = typeof value === 'string' ? value : JSON.stringify(value ?? '');
+  const safe = typeof value === 'string' && /^[=+\-@\t\r]/.test(text) ? `'${text}` : text;
+  return `"${safe.replaceAll('"', '""')}"`;
+};
+
+export function toCsv(rows: CsvReading[]): string {
+  const header = ['id', 'absolute_timestamp', 'relative_timestamp', 'interrogator_timestamp', 'freeform'];
+  const lines = rows.map((row) =>
+    [row.id, row.absolute_timestamp, row.relative_timestamp, row.interrogator_timestamp, row.freeform]
+      .map(csvCell)
+      .join(','),
+  );
+  return `${[header.join(','), ...lines].join('\r\n')}\r\n`;
+}
+
+/** An image key from a file name: allowed characters kept, the rest replaced (docs/images.md: Keys). */
+export function keyFromFileName(name: string): string | undefined {
+  const cleaned = name
+    .normalize('NFC')
+    .replace(/[^\p{L}\p{N} ._~()+,!@=-]/gu, '-')
+    .replace(/^[^\p{L}\p{N}]+/u, '')
+    .slice(0, 200);
+  return cleaned || undefined;
+}
