@@ -1,9 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { config } from '../../src/lib/config';
 import { arrivalsPartition } from '../../src/lib/readings/rows';
 import { injectFaults, throttled } from '../support/faults';
-import { sealedMessage } from '../support/readings';
+import { itemsInPartition, sealedMessage } from '../support/readings';
 
 // The consumer under faults, against DynamoDB Local and the S3 emulator: a message is reported failed
 // (so SQS redelivers it) whenever any of its writes did not happen, and a redelivery completes it
@@ -29,18 +27,6 @@ async function consumer() {
   return app as NonNullable<typeof app>;
 }
 
-async function countItems(app: Awaited<ReturnType<typeof consumer>>, partition: string): Promise<number> {
-  const { Count = 0 } = await app.dynamo.send(
-    new QueryCommand({
-      TableName: config.READINGS_TABLE,
-      KeyConditionExpression: 'deviceId = :d',
-      ExpressionAttributeValues: { ':d': partition },
-      Select: 'COUNT',
-    }),
-  );
-  return Count;
-}
-
 const deadline = () => Date.now() + 15_000;
 
 describe('consume-readings under faults', () => {
@@ -63,14 +49,14 @@ describe('consume-readings under faults', () => {
     } finally {
       faults.remove();
     }
-    expect(await countItems(app, deviceId)).toBe(30);
+    expect(await itemsInPartition(deviceId)).toBe(30);
     // No arrival entry names rows before they are all there: "seconds/{n}" cannot see a partial request.
-    expect(await countItems(app, arrivalsPartition(deviceId))).toBe(0);
+    expect(await itemsInPartition(arrivalsPartition(deviceId))).toBe(0);
     // SQS redelivers it (twice, even): the same 30 rows and one arrival entry, nothing more.
     expect(await app.store.storeMessages([{ messageId: 'm', body }], deadline())).toEqual([]);
     expect(await app.store.storeMessages([{ messageId: 'm2', body }], deadline())).toEqual([]);
-    expect(await countItems(app, deviceId)).toBe(30);
-    expect(await countItems(app, arrivalsPartition(deviceId))).toBe(1);
+    expect(await itemsInPartition(deviceId)).toBe(30);
+    expect(await itemsInPartition(arrivalsPartition(deviceId))).toBe(1);
   });
 
   it('fails a spilled message while S3 is throttled, and stores it once S3 answers', async () => {
@@ -87,9 +73,9 @@ describe('consume-readings under faults', () => {
     } finally {
       faults.remove();
     }
-    expect(await countItems(app, deviceId)).toBe(0);
+    expect(await itemsInPartition(deviceId)).toBe(0);
     expect(await app.store.storeMessages([{ messageId: 's', body }], deadline())).toEqual([]);
-    expect(await countItems(app, deviceId)).toBe(5);
+    expect(await itemsInPartition(deviceId)).toBe(5);
   });
 
   it('fails (never half-stores) a pointer whose spilled copy is missing or altered', async () => {
@@ -111,6 +97,6 @@ describe('consume-readings under faults', () => {
         deadline(),
       ),
     ).toEqual(['missing', 'altered']);
-    expect(await countItems(app, deviceId)).toBe(0);
+    expect(await itemsInPartition(deviceId)).toBe(0);
   });
 });

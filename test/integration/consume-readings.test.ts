@@ -1,25 +1,13 @@
 import { randomBytes } from 'node:crypto';
-import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import malformed from '../../events/consume-readings-malformed.json';
 import { handler } from '../../src/handlers/consume-readings';
 import { dynamo } from '../../src/lib/aws/dynamo';
-import { config } from '../../src/lib/config';
 import { lambdaContext } from '../support/lambda-context';
-import { sealedMessage, sqsEvent, sqsRecord } from '../support/readings';
+import { itemsInPartition, sealedMessage, sqsEvent, sqsRecord } from '../support/readings';
 
 const newDevice = () => `c_${randomBytes(6).toString('hex')}`;
 
-async function storedRows(deviceId: string): Promise<number> {
-  const { Count = 0 } = await dynamo.send(
-    new QueryCommand({
-      TableName: config.READINGS_TABLE,
-      KeyConditionExpression: 'deviceId = :d',
-      ExpressionAttributeValues: { ':d': deviceId },
-      Select: 'COUNT',
-    }),
-  );
-  return Count;
-}
+const storedRows = itemsInPartition;
 
 describe('consume-readings against DynamoDB Local', () => {
   afterEach(() => jest.restoreAllMocks());

@@ -111,6 +111,11 @@ describe('jobs on empty tables and an empty dead-letter queue', () => {
       queueInFlight: 0,
       oldestMessageAgeSeconds: null,
       dlqDepth: 0,
+      cacheHits: 0,
+      cacheMisses: 0,
+      cacheEvictions: 0,
+      cacheItems: 0,
+      cacheBytes: 0,
     });
     expect(rollup.firstRun).toBe(true);
 

@@ -1,5 +1,8 @@
 import { randomBytes, randomUUID } from 'node:crypto';
+import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
+import { dynamo } from '../../src/lib/aws/dynamo';
+import { config } from '../../src/lib/config';
 import { currentDataKey } from '../../src/lib/crypto/data-keys';
 import { type InlineMessage, readingsMessage, sealReadings } from '../../src/lib/readings/messages';
 import { rowKey } from '../../src/lib/readings/rows';
@@ -45,3 +48,16 @@ export function sqsRecord(body: string, messageId: string = randomUUID()): SQSRe
 }
 
 export const sqsEvent = (records: SQSRecord[]): SQSEvent => ({ Records: records });
+
+/** How many items a partition of the readings table holds (a device's rows, or its arrival log). */
+export async function itemsInPartition(partition: string): Promise<number> {
+  const { Count = 0 } = await dynamo.send(
+    new QueryCommand({
+      TableName: config.READINGS_TABLE,
+      KeyConditionExpression: 'deviceId = :d',
+      ExpressionAttributeValues: { ':d': partition },
+      Select: 'COUNT',
+    }),
+  );
+  return Count;
+}
