@@ -3,7 +3,7 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import sample from '../../events/ingest-readings.json';
 import { failedFor, injectFaults, throttled } from '../support/faults';
 import { lambdaContext } from '../support/lambda-context';
-import { createQueuePair, sqs } from '../support/sqs';
+import { createQueuePair, eventually, sqs } from '../support/sqs';
 
 // Issue 11, item 5: 202 means the whole request is queued; any other answer means none of it is.
 // The handler runs in-process on a queue of its own (so the test can count exactly what was queued),
@@ -82,7 +82,7 @@ describe('ingest: whole or nothing, under faults', () => {
     } finally {
       faults.remove();
     }
-    expect(await app.queued()).toBe(1);
+    await eventually(async () => expect(await app.queued()).toBe(1));
   });
 
   it.each([
