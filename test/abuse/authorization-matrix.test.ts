@@ -93,6 +93,8 @@ const matrix: Record<string, Row> = {
   'GET /api/devices/{deviceId}/rssi/maxtime': { expect: NAMED_DEVICE },
 
   'GET /api/audit': { expect: ADMIN_ONLY(200) },
+  // One dead letter at most: the shared dead-letter queue is also watched by other tests.
+  'POST /api/dead-letters/redrive': { expect: ADMIN_ONLY(200), body: { maxMessages: 1 } },
 
   'GET /api/stats': { expect: GUARDED(200, 200) },
   'GET /api/devices/{deviceId}/stats': { expect: NAMED_DEVICE },

@@ -89,6 +89,15 @@ const expectedGrants: Record<string, string[]> = {
     'sqs:ReceiveMessage ReadingsDeadLetterQueue',
     'sqs:SendMessage ReadingsQueue',
   ],
+  'redrive-dead-letters': [
+    'kms:Decrypt DataKey',
+    'kms:GenerateDataKey DataKey',
+    'sqs:ChangeMessageVisibility ReadingsDeadLetterQueue',
+    'sqs:DeleteMessage ReadingsDeadLetterQueue',
+    'sqs:GetQueueAttributes ReadingsDeadLetterQueue',
+    'sqs:ReceiveMessage ReadingsDeadLetterQueue',
+    'sqs:SendMessage ReadingsQueue',
+  ],
   'create-image-upload': [
     'dynamodb:GetItem ImagesTable',
     'dynamodb:PutItem ImagesTable',

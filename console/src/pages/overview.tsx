@@ -1,5 +1,5 @@
-import { useMemo } from 'preact/hooks';
-import { api } from '../api';
+import { useMemo, useState } from 'preact/hooks';
+import { api, messageOf } from '../api';
 import { TimeChart } from '../chart';
 import type { Session } from '../session';
 import {
@@ -10,7 +10,7 @@ import {
   seconds,
   sumSince,
 } from '../stats-types';
-import { AsyncView, formatNumber, formatTime, PageTitle, useAsync } from '../ui';
+import { AsyncView, formatNumber, formatTime, Notice, PageTitle, useAsync } from '../ui';
 
 function Tile({ label, value, hint }: { label: string; value: string; hint?: string }) {
   return (
@@ -20,6 +20,41 @@ function Tile({ label, value, hint }: { label: string; value: string; hint?: str
         {value}
         {hint && <span class="hint"> {hint}</span>}
       </dd>
+    </div>
+  );
+}
+
+interface RedriveReport {
+  moved: number;
+  failed: number;
+  remaining: number;
+}
+
+/** Moves dead letters back to the readings queue now (the redrive-dlq job does it daily). */
+function RedriveButton({ session }: { session: Session }) {
+  const [busy, setBusy] = useState(false);
+  const [message, setMessage] = useState<{ kind: 'ok' | 'error'; text: string }>();
+  const redrive = async () => {
+    setBusy(true);
+    setMessage(undefined);
+    try {
+      const report = await api(session).post<RedriveReport>('/api/dead-letters/redrive');
+      setMessage({
+        kind: report.failed > 0 ? 'error' : 'ok',
+        text: `Moved ${report.moved} dead letter(s) back to the queue; ${report.failed} could not be moved; ${report.remaining} left.`,
+      });
+    } catch (error) {
+      setMessage({ kind: 'error', text: messageOf(error) });
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <div class="actions">
+      <button type="button" disabled={busy} onClick={() => void redrive()}>
+        Redrive dead letters
+      </button>
+      {message && <Notice kind={message.kind}>{message.text}</Notice>}
     </div>
   );
 }
@@ -64,7 +99,7 @@ function AdminOverview({ series }: { series: StatsSeries<GlobalRollup> }) {
         <Tile
           label="Dead letters"
           value={formatNumber(latest?.dlqDepth)}
-          hint={latest?.dlqDepth ? '(redriven daily by the redrive-dlq job)' : undefined}
+          hint={latest?.dlqDepth ? '(redriven daily by the redrive-dlq job, or now below)' : undefined}
         />
         <Tile
           label="Images processed, last day"
@@ -113,6 +148,7 @@ export function OverviewPage({ session }: { session: Session }) {
           session.role === 'admin' ? <AdminOverview series={series} /> : <DeviceOverview series={series} />
         }
       </AsyncView>
+      {session.role === 'admin' && <RedriveButton session={session} />}
     </>
   );
 }
