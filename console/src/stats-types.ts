@@ -27,14 +27,7 @@ export interface DeviceRollup {
   [field: string]: unknown;
 }
 
-export interface StatsSeries<T> {
-  series: 'global' | 'device';
-  deviceId?: string;
-  intervalSeconds: number;
-  from: string;
-  to: string;
-  data: T[];
-}
+export type { StatsSeries } from '../../src/lib/stats/series-shape';
 
 export const seconds = (iso: string): number => Date.parse(iso) / 1000;
 

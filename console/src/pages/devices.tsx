@@ -1,4 +1,5 @@
 import { useState } from 'preact/hooks';
+import type { Device } from '../../../src/lib/devices/device';
 import { api, messageOf, type Page } from '../api';
 import type { Session } from '../session';
 import {
@@ -14,17 +15,7 @@ import {
 } from '../ui';
 import { ReadingsExplorer } from './readings';
 
-export interface Device {
-  deviceId: string;
-  name?: string;
-  status: 'active' | 'revoked';
-  createdAt: string;
-  tokenRotatedAt?: string;
-  revokedAt?: string;
-  expectedIntervalSeconds?: number;
-  reportingState?: 'reporting' | 'silent';
-  stateChangedAt?: string;
-}
+export type { Device };
 
 export const deviceHref = (deviceId: string) => `/devices/${encodeURIComponent(deviceId)}`;
 

@@ -9,21 +9,9 @@ import { ConflictError, ForbiddenError, NotFoundError } from '../errors';
 import { decodeCursor, encodeCursor } from '../pagination';
 import { DEVICE_ID_PATTERN, hashToken, newDeviceId, newDeviceToken } from './credentials';
 
-export interface Device {
-  deviceId: string;
-  name?: string;
-  status: 'active' | 'revoked';
-  createdAt: string;
-  tokenRotatedAt?: string;
-  revokedAt?: string;
-  /** Expected seconds between readings; used to flag silent devices. */
-  expectedIntervalSeconds?: number;
-  /** Set by the detect-silent-devices job; absent until its first transition ('reporting'). */
-  reportingState?: ReportingState;
-  stateChangedAt?: string;
-}
+import type { Device, ReportingState } from './device';
 
-export type ReportingState = 'reporting' | 'silent';
+export type { Device, ReportingState } from './device';
 
 /** The stored item: the public fields plus secrets' hashes, never the secrets themselves. */
 export interface DeviceRecord extends Device {

@@ -5,15 +5,9 @@ import type { DeviceRollup, GlobalRollup } from './rollup';
 
 export type StatsScope = { kind: 'global' } | { kind: 'device'; deviceId: string };
 
-export interface StatsSeries<T> {
-  series: 'global' | 'device';
-  deviceId?: string;
-  intervalSeconds: number;
-  from: string;
-  to: string;
-  /** Oldest first; intervals nobody rolled up are absent. */
-  data: T[];
-}
+import type { StatsSeries } from './series-shape';
+
+export type { StatsSeries };
 
 // Public fields, in the order they are shown (DynamoDB returns attributes in no particular order).
 const GLOBAL_FIELDS = [
