@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import { itemBytes, writeUnits } from '../../src/lib/aws/item-size';
 import { lambdaContext } from '../../test/support/lambda-context';
-import { itemBytes, writeUnits } from '../lib/item-size';
 import { readingsBody } from '../lib/readings';
 import { median } from '../lib/stats';
 import { serveWorker } from '../lib/workers';

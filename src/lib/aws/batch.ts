@@ -3,6 +3,7 @@ import { UnavailableError } from '../errors';
 import { logger } from '../logger';
 import { groupWithin, mapConcurrent } from './concurrency';
 import { dynamo } from './dynamo';
+import { itemBytes } from './item-size';
 import { defaultRetryPolicy, type RetryPolicy, retryRemaining } from './retry';
 
 // DynamoDB's batch APIs within every limit they have: BatchWriteItem 25 requests and 16 MB, items
@@ -16,21 +17,6 @@ export const MAX_ITEM_BYTES = 400 * 1024;
 const MAX_BATCH_WRITE_BYTES = 16 * 1024 * 1024;
 
 type Item = Record<string, unknown>;
-
-/** DynamoDB's item size: attribute names plus values (strings UTF-8, numbers ≤ 21, binaries raw). */
-export function itemBytes(value: unknown): number {
-  if (value === null || value === undefined || typeof value === 'boolean') return 1;
-  if (typeof value === 'string') return Buffer.byteLength(value);
-  if (typeof value === 'number' || typeof value === 'bigint') return 21;
-  if (value instanceof Uint8Array) return value.byteLength;
-  if (value instanceof Set) return [...value].reduce<number>((sum, member) => sum + itemBytes(member), 0);
-  if (Array.isArray(value)) return 3 + value.reduce<number>((sum, member) => sum + 1 + itemBytes(member), 0);
-  let bytes = 3;
-  for (const [name, member] of Object.entries(value as Item)) {
-    if (member !== undefined) bytes += Buffer.byteLength(name) + 1 + itemBytes(member);
-  }
-  return bytes;
-}
 
 /** One put, with the names of its table's key attributes (to match unprocessed items back). */
 export interface PutWrite {

@@ -1,7 +1,7 @@
 // Retry with exponential backoff and full jitter, the one way every dependency call here is retried
 // beyond the SDK's own attempts (throttled batches, unprocessed items, failed batch entries).
 
-export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 export interface RetryPolicy {
   /** Attempts in all, the first included. */
@@ -15,7 +15,7 @@ export interface RetryPolicy {
 export const defaultRetryPolicy: RetryPolicy = { attempts: 6, baseDelayMs: 50, maxDelayMs: 2_000 };
 
 /** Full jitter: a random delay up to the exponential bound (AWS Architecture Blog, "Exponential Backoff And Jitter"). */
-export const backoffDelay = (attempt: number, policy: RetryPolicy = defaultRetryPolicy) =>
+const backoffDelay = (attempt: number, policy: RetryPolicy = defaultRetryPolicy) =>
   Math.random() * Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** attempt);
 
 const RETRYABLE_NAMES = new Set([
@@ -67,34 +67,12 @@ export function isTransient(error: unknown): boolean {
 }
 
 /** An abort signal firing at the deadline, so a call in flight cannot outlast it. */
-export const deadlineSignal = (deadline?: number) =>
+const deadlineSignal = (deadline?: number) =>
   deadline === undefined ? undefined : AbortSignal.timeout(Math.max(1, deadline - Date.now()));
 
 /** Whether a deadline leaves room for one more wait of at most `delayMs`. */
-export const hasTimeFor = (delayMs: number, deadline?: number) =>
+const hasTimeFor = (delayMs: number, deadline?: number) =>
   deadline === undefined || Date.now() + delayMs < deadline;
-
-/**
- * Runs `operation` until it succeeds, fails with an error that is not transient, or runs out of
- * attempts or time; then the last error is thrown.
- */
-export async function withRetry<T>(
-  operation: (attempt: number) => Promise<T>,
-  policy: Partial<RetryPolicy> = {},
-  retryable: (error: unknown) => boolean = isTransient,
-): Promise<T> {
-  const effective = { ...defaultRetryPolicy, ...policy };
-  for (let attempt = 0; ; attempt += 1) {
-    try {
-      return await operation(attempt);
-    } catch (error) {
-      const delay = backoffDelay(attempt, effective);
-      if (!retryable(error) || attempt + 1 >= effective.attempts || !hasTimeFor(delay, effective.deadline))
-        throw error;
-      await sleep(delay);
-    }
-  }
-}
 
 /**
  * The loop every batch API needs: send what is pending, keep what came back unprocessed, back off,
