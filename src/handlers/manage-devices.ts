@@ -1,6 +1,7 @@
 import * as z from 'zod';
 import { DEVICE_ID_PATTERN } from '../lib/devices/credentials';
 import {
+  changeDeviceSettings,
   getDevice,
   listDevices,
   publicDevice,
@@ -15,16 +16,23 @@ import { json } from '../lib/http/response';
 import { page } from '../lib/pagination';
 import { isWellFormedText, parseInput, WELL_FORMED_MESSAGE } from '../lib/validation';
 
+const settings = {
+  name: z.string().min(1).max(200).refine(isWellFormedText, WELL_FORMED_MESSAGE).optional(),
+  expectedIntervalSeconds: z.number().int().min(1).max(31_536_000).optional(),
+  alertsOnPasswordReadings: z.boolean().optional(),
+};
 const registration = z
   .strictObject({
     deviceId: z
       .string()
       .regex(DEVICE_ID_PATTERN, 'letters, digits, - and _ only, 3 to 64 characters')
       .optional(),
-    name: z.string().min(1).max(200).refine(isWellFormedText, WELL_FORMED_MESSAGE).optional(),
-    expectedIntervalSeconds: z.number().int().min(1).max(31_536_000).optional(),
+    ...settings,
   })
   .default({});
+const settingsChange = z
+  .strictObject(settings)
+  .refine((change) => Object.values(change).some((value) => value !== undefined), 'nothing to change');
 const deviceIdParameter = z.strictObject({
   deviceId: z.string().regex(DEVICE_ID_PATTERN, 'not a device id'),
 });
@@ -33,7 +41,7 @@ const listQuery = z.strictObject({
   cursor: z.string().optional(),
 });
 
-// Device administration (admin only): register, list, show, revoke, rotate a token.
+// Device administration (admin only): register, list, show, change settings, revoke, rotate a token.
 export const handler = authenticatedRoute(async (request) => {
   requireAdmin(request.principal);
   const route = `${request.method} ${request.resource}`;
@@ -51,6 +59,13 @@ export const handler = authenticatedRoute(async (request) => {
     case 'GET /api/devices/{deviceId}': {
       const { deviceId } = parseInput(deviceIdParameter, request.pathParameters, 'path');
       return json(200, publicDevice(await getDevice(deviceId)));
+    }
+    case 'PATCH /api/devices/{deviceId}': {
+      const { deviceId } = parseInput(deviceIdParameter, request.pathParameters, 'path');
+      return json(
+        200,
+        await changeDeviceSettings(deviceId, parseInput(settingsChange, request.body, 'body')),
+      );
     }
     case 'DELETE /api/devices/{deviceId}': {
       const { deviceId } = parseInput(deviceIdParameter, request.pathParameters, 'path');

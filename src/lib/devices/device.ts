@@ -15,4 +15,6 @@ export interface Device {
   /** Set by the detect-silent-devices job; absent until its first transition ('reporting'). */
   reportingState?: ReportingState;
   stateChangedAt?: string;
+  /** Alert rules may evaluate this device's readings sealed with a db_password (default: no). */
+  alertsOnPasswordReadings?: boolean;
 }

@@ -45,6 +45,7 @@ export function publicDevice(record: DeviceRecord): Device {
     expectedIntervalSeconds,
     reportingState,
     stateChangedAt,
+    alertsOnPasswordReadings,
   } = record;
   return {
     deviceId,
@@ -56,6 +57,7 @@ export function publicDevice(record: DeviceRecord): Device {
     expectedIntervalSeconds,
     reportingState,
     stateChangedAt,
+    alertsOnPasswordReadings,
   };
 }
 
@@ -63,6 +65,7 @@ export async function registerDevice(input: {
   deviceId?: string;
   name?: string;
   expectedIntervalSeconds?: number;
+  alertsOnPasswordReadings?: boolean;
 }): Promise<{ device: Device; token: string }> {
   const deviceId = input.deviceId ?? newDeviceId();
   const token = newDeviceToken(deviceId);
@@ -77,6 +80,7 @@ export async function registerDevice(input: {
     tokenHash: hashToken(token),
     passwordSalt: randomBytes(16).toString('base64'),
     expectedIntervalSeconds: input.expectedIntervalSeconds,
+    alertsOnPasswordReadings: input.alertsOnPasswordReadings,
   };
   const created = await writtenIf(
     dynamo.send(
@@ -191,6 +195,31 @@ export async function revokeDevice(deviceId: string): Promise<Device> {
         ConditionExpression: 'attribute_exists(deviceId)',
         ExpressionAttributeNames: { '#status': 'status' },
         ExpressionAttributeValues: { ':revoked': 'revoked', ':now': new Date().toISOString() },
+        ReturnValues: 'ALL_NEW',
+      }),
+    );
+    return publicDevice(Attributes as DeviceRecord);
+  } catch (error) {
+    if (error instanceof ConditionalCheckFailedException) throw new NotFoundError(`No device ${deviceId}`);
+    throw error;
+  }
+}
+
+/** Changes the settings an administrator may change (not the token, the status or the secrets). */
+export async function changeDeviceSettings(
+  deviceId: string,
+  settings: { name?: string; expectedIntervalSeconds?: number; alertsOnPasswordReadings?: boolean },
+): Promise<Device> {
+  const entries = Object.entries(settings).filter(([, value]) => value !== undefined);
+  try {
+    const { Attributes } = await dynamo.send(
+      new UpdateCommand({
+        TableName: config.DEVICES_TABLE,
+        Key: { deviceId },
+        UpdateExpression: `SET ${entries.map(([name]) => `#${name} = :${name}`).join(', ')}`,
+        ConditionExpression: 'attribute_exists(deviceId)',
+        ExpressionAttributeNames: Object.fromEntries(entries.map(([name]) => [`#${name}`, name])),
+        ExpressionAttributeValues: Object.fromEntries(entries.map(([name, value]) => [`:${name}`, value])),
         ReturnValues: 'ALL_NEW',
       }),
     );

@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { evaluateAlertRulesSafely } from '../alerts/at-ingest';
 import { MAX_SQS_MESSAGE_BYTES, sendMessages, sqsMessageBytes } from '../aws/sqs-batch';
 import { config } from '../config';
 import { currentDataKey } from '../crypto/data-keys';
@@ -116,5 +117,7 @@ export async function acceptReadings(request: IngestRequest): Promise<{ ids: str
   }
   count(MetricName.ReadingsAccepted, readings.length);
   logger.info('readings accepted', { readings: readings.length, batchId, spilled });
+  // Only once the readings are durable: a request that failed before is retried whole, never half-evaluated.
+  await evaluateAlertRulesSafely({ deviceId, batchId, arrivedAt, readings });
   return { ids };
 }
