@@ -166,8 +166,8 @@ export async function createRule(input: NewRule, who: Actor): Promise<AlertRule>
             Update: {
               TableName: config.ALERTS_TABLE,
               Key: COUNT_KEY,
-              UpdateExpression: 'SET rules = if_not_exists(rules, :zero) + :one',
-              ConditionExpression: 'attribute_not_exists(rules) OR rules < :max',
+              UpdateExpression: 'SET ruleCount = if_not_exists(ruleCount, :zero) + :one',
+              ConditionExpression: 'attribute_not_exists(ruleCount) OR ruleCount < :max',
               ExpressionAttributeValues: { ':zero': 0, ':one': 1, ':max': config.MAX_ALERT_RULES },
             },
           },
@@ -307,8 +307,8 @@ export async function deleteRule(ruleId: string, who: Actor, expectedVersion?: n
             Update: {
               TableName: config.ALERTS_TABLE,
               Key: COUNT_KEY,
-              UpdateExpression: 'SET rules = rules - :one',
-              ConditionExpression: 'rules > :zero',
+              UpdateExpression: 'SET ruleCount = ruleCount - :one',
+              ConditionExpression: 'ruleCount > :zero',
               ExpressionAttributeValues: { ':zero': 0, ':one': 1 },
             },
           },
