@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { GetCommand, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod';
 import { batchGet } from '../aws/batch';
-import { dynamo, writtenIf } from '../aws/dynamo';
+import { dynamo, transactWrittenIf } from '../aws/dynamo';
 import { queryAll } from '../aws/paging';
 import { config } from '../config';
 import { DEVICE_ID_PATTERN } from '../devices/credentials';
@@ -151,31 +151,27 @@ export async function createRule(input: NewRule, who: Actor): Promise<AlertRule>
     createdAt: at,
     updatedAt: at,
   };
-  const created = await writtenIf(
-    dynamo.send(
-      new TransactWriteCommand({
-        TransactItems: [
-          {
-            Put: {
-              TableName: config.ALERTS_TABLE,
-              Item: ruleItem(rule),
-              ConditionExpression: 'attribute_not_exists(pk)',
-            },
-          },
-          {
-            Update: {
-              TableName: config.ALERTS_TABLE,
-              Key: COUNT_KEY,
-              UpdateExpression: 'SET ruleCount = if_not_exists(ruleCount, :zero) + :one',
-              ConditionExpression: 'attribute_not_exists(ruleCount) OR ruleCount < :max',
-              ExpressionAttributeValues: { ':zero': 0, ':one': 1, ':max': config.MAX_ALERT_RULES },
-            },
-          },
-          audit(who, 'alert-rule.create', rule.ruleId, now),
-        ],
-      }),
-    ),
-  );
+  const created = await transactWrittenIf({
+    TransactItems: [
+      {
+        Put: {
+          TableName: config.ALERTS_TABLE,
+          Item: ruleItem(rule),
+          ConditionExpression: 'attribute_not_exists(pk)',
+        },
+      },
+      {
+        Update: {
+          TableName: config.ALERTS_TABLE,
+          Key: COUNT_KEY,
+          UpdateExpression: 'SET ruleCount = if_not_exists(ruleCount, :zero) + :one',
+          ConditionExpression: 'attribute_not_exists(ruleCount) OR ruleCount < :max',
+          ExpressionAttributeValues: { ':zero': 0, ':one': 1, ':max': config.MAX_ALERT_RULES },
+        },
+      },
+      audit(who, 'alert-rule.create', rule.ruleId, now),
+    ],
+  });
   // The rule id is new and random: the only condition that can fail is the count.
   if (!created) throw new ConflictError(`At most ${config.MAX_ALERT_RULES} alert rules; delete one first`);
   return rule;
@@ -262,23 +258,19 @@ export async function changeRule(
     next.forReadings = forReadings;
     delete next.forSeconds;
   }
-  const changed = await writtenIf(
-    dynamo.send(
-      new TransactWriteCommand({
-        TransactItems: [
-          {
-            Put: {
-              TableName: config.ALERTS_TABLE,
-              Item: ruleItem(next),
-              ConditionExpression: 'version = :read',
-              ExpressionAttributeValues: { ':read': current.version },
-            },
-          },
-          audit(who, 'alert-rule.change', ruleId, now),
-        ],
-      }),
-    ),
-  );
+  const changed = await transactWrittenIf({
+    TransactItems: [
+      {
+        Put: {
+          TableName: config.ALERTS_TABLE,
+          Item: ruleItem(next),
+          ConditionExpression: 'version = :read',
+          ExpressionAttributeValues: { ':read': current.version },
+        },
+      },
+      audit(who, 'alert-rule.change', ruleId, now),
+    ],
+  });
   if (!changed) {
     const now = await findRule(ruleId);
     if (!now) throw new NotFoundError(`No alert rule ${ruleId}`);
@@ -291,32 +283,28 @@ export async function deleteRule(ruleId: string, who: Actor, expectedVersion?: n
   const current = await getRule(ruleId);
   const version = expectedVersion ?? current.version;
   if (version !== current.version) throw staleVersion(ruleId, current.version);
-  const deleted = await writtenIf(
-    dynamo.send(
-      new TransactWriteCommand({
-        TransactItems: [
-          {
-            Delete: {
-              TableName: config.ALERTS_TABLE,
-              Key: { pk: RULE_PK, sk: ruleId },
-              ConditionExpression: 'version = :read',
-              ExpressionAttributeValues: { ':read': version },
-            },
-          },
-          {
-            Update: {
-              TableName: config.ALERTS_TABLE,
-              Key: COUNT_KEY,
-              UpdateExpression: 'SET ruleCount = ruleCount - :one',
-              ConditionExpression: 'ruleCount > :zero',
-              ExpressionAttributeValues: { ':zero': 0, ':one': 1 },
-            },
-          },
-          audit(who, 'alert-rule.delete', ruleId, Date.now()),
-        ],
-      }),
-    ),
-  );
+  const deleted = await transactWrittenIf({
+    TransactItems: [
+      {
+        Delete: {
+          TableName: config.ALERTS_TABLE,
+          Key: { pk: RULE_PK, sk: ruleId },
+          ConditionExpression: 'version = :read',
+          ExpressionAttributeValues: { ':read': version },
+        },
+      },
+      {
+        Update: {
+          TableName: config.ALERTS_TABLE,
+          Key: COUNT_KEY,
+          UpdateExpression: 'SET ruleCount = ruleCount - :one',
+          ConditionExpression: 'ruleCount > :zero',
+          ExpressionAttributeValues: { ':zero': 0, ':one': 1 },
+        },
+      },
+      audit(who, 'alert-rule.delete', ruleId, Date.now()),
+    ],
+  });
   if (!deleted) {
     const now = await findRule(ruleId);
     if (!now) throw new NotFoundError(`No alert rule ${ruleId}`);
