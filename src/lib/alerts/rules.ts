@@ -107,9 +107,24 @@ export type RuleChange = z.output<typeof ruleChangeSchema>;
 
 const ruleItem = (rule: AlertRule) => ({ pk: RULE_PK, sk: rule.ruleId, ...rule });
 
+/** A rule as the API shows it: its fields in one order, whatever order the table returns them in. */
 export function publicRule(item: Record<string, unknown>): AlertRule {
-  const { pk: _pk, sk: _sk, ...rule } = item;
-  return rule as unknown as AlertRule;
+  const rule = item as unknown as AlertRule;
+  return {
+    ruleId: rule.ruleId,
+    name: rule.name,
+    devices: rule.devices,
+    field: rule.field,
+    comparison: rule.comparison,
+    threshold: rule.threshold,
+    forSeconds: rule.forSeconds,
+    forReadings: rule.forReadings,
+    severity: rule.severity,
+    enabled: rule.enabled,
+    version: rule.version,
+    createdAt: rule.createdAt,
+    updatedAt: rule.updatedAt,
+  };
 }
 
 async function requireDevicesExist(ids: AlertRule['devices']): Promise<void> {
@@ -174,7 +189,7 @@ export async function createRule(input: NewRule, who: Actor): Promise<AlertRule>
   });
   // The rule id is new and random: the only condition that can fail is the count.
   if (!created) throw new ConflictError(`At most ${config.MAX_ALERT_RULES} alert rules; delete one first`);
-  return rule;
+  return publicRule(rule as unknown as Record<string, unknown>);
 }
 
 export async function findRule(ruleId: string): Promise<AlertRule | undefined> {
@@ -276,7 +291,7 @@ export async function changeRule(
     if (!now) throw new NotFoundError(`No alert rule ${ruleId}`);
     throw staleVersion(ruleId, now.version);
   }
-  return next;
+  return publicRule(next as unknown as Record<string, unknown>);
 }
 
 export async function deleteRule(ruleId: string, who: Actor, expectedVersion?: number): Promise<AlertRule> {
