@@ -88,6 +88,24 @@ async function send(
   return response;
 }
 
+/**
+ * Starts enough ingest (and authorizer) workers for `parallel` requests at once: serverless offline
+ * starts one per concurrent request, and a cold start under load can outlast the authorizer's timeout
+ * (a 401 offline). The warm-up readings lack the rule's field, so they change no state.
+ */
+async function warmUp(device: TestDevice, parallel: number): Promise<void> {
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const statuses = await Promise.all(
+      Array.from({ length: parallel }, () =>
+        api('PUT', '/api/iot', { token: device.token, body: { data: { freeform: { warm: 1 } } } }).then(
+          (response) => response.status,
+        ),
+      ),
+    );
+    if (statuses.every((status) => status === 202)) return;
+  }
+}
+
 const states = async (deviceId: string) =>
   (
     await api<{ data: Array<{ ruleId: string; state: string; transitions: number }> }>(
@@ -216,6 +234,7 @@ describe('alert rules on values, through the local stack', () => {
     const device = devices.retry as TestDevice;
     const field = fieldName('retry');
     const key = `retry-${run}`;
+    await warmUp(device, 2);
     await Promise.all([
       send(device, field, [[0, 12]], { idempotencyKey: key }),
       send(device, field, [[0, 12]], { idempotencyKey: key }),
@@ -231,6 +250,7 @@ describe('alert rules on values, through the local stack', () => {
   it('records one transition when concurrent requests cross the threshold together', async () => {
     const device = devices.concurrent as TestDevice;
     const field = fieldName('concurrent');
+    await warmUp(device, 6);
     await Promise.all(Array.from({ length: 6 }, (_, index) => send(device, field, [[index, 5 + index]])));
     expect(ruleAlerts(device.deviceId).map((alert) => alert.type)).toEqual(['rule.firing']);
     await Promise.all(Array.from({ length: 6 }, (_, index) => send(device, field, [[10 + index, -1]])));
