@@ -2,13 +2,12 @@ import * as z from 'zod';
 import { DEVICE_ID_PATTERN } from '../lib/devices/credentials';
 import {
   changeDeviceSettings,
-  getDevice,
   listDevices,
-  publicDevice,
   registerDevice,
   revokeDevice,
   rotateToken,
 } from '../lib/devices/devices';
+import { deviceStatus } from '../lib/devices/status';
 import { NotFoundError } from '../lib/errors';
 import { authenticatedRoute } from '../lib/http/handler';
 import { requireAdmin } from '../lib/http/principal';
@@ -58,7 +57,7 @@ export const handler = authenticatedRoute(async (request) => {
     }
     case 'GET /api/devices/{deviceId}': {
       const { deviceId } = parseInput(deviceIdParameter, request.pathParameters, 'path');
-      return json(200, publicDevice(await getDevice(deviceId)));
+      return json(200, await deviceStatus(deviceId));
     }
     case 'PATCH /api/devices/{deviceId}': {
       const { deviceId } = parseInput(deviceIdParameter, request.pathParameters, 'path');
