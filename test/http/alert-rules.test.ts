@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import type { RuleAlert } from '../../src/lib/alerts/alerts';
 import { adminToken, api } from '../support/api';
 import { registerTestDevice, type TestDevice } from '../support/devices';
 import { sleep } from '../support/jobs';
@@ -22,22 +23,7 @@ interface Rule {
   name?: string;
 }
 
-interface RuleAlertLine {
-  type: string;
-  alertId: string;
-  ruleId: string;
-  deviceId: string;
-  severity: string;
-  field: string;
-  comparison: string;
-  threshold: number;
-  value?: number;
-  readingId: string;
-  readingAt: string;
-  at: string;
-  stage: string;
-  subject: string;
-}
+type RuleAlertLine = RuleAlert & { stage: string; subject: string };
 
 const run = randomBytes(4).toString('hex');
 const fieldName = (name: string) => `alerttest_${run}.${name}`;

@@ -78,21 +78,36 @@ const failing: AlertPublisher = {
   },
 };
 
+const disabledRule = {
+  devices: 'all' as const,
+  field: 'never.x',
+  comparison: '>' as const,
+  threshold: 1,
+  severity: 'info' as const,
+  enabled: false,
+};
+
+/** A new device and an enabled rule for it alone: x > 1, on one reading. */
+async function deviceWithRule(app: Awaited<ReturnType<typeof ingestContainer>>) {
+  const { device } = await app.registerDevice({});
+  const rule = await app.rules.createRule(
+    {
+      devices: [device.deviceId],
+      field: 'x',
+      comparison: '>',
+      threshold: 1,
+      severity: 'info',
+      enabled: true,
+    },
+    who,
+  );
+  return { device, rule };
+}
+
 describe('alert rules under failures', () => {
   it('accepts and queues the readings when the rules cannot be evaluated', async () => {
     const app = await ingestContainer();
-    const { device } = await app.registerDevice({});
-    const rule = await app.rules.createRule(
-      {
-        devices: [device.deviceId],
-        field: 'x',
-        comparison: '>',
-        threshold: 1,
-        severity: 'info',
-        enabled: true,
-      },
-      who,
-    );
+    const { device, rule } = await deviceWithRule(app);
     const faults = injectFaults(app.dynamo, [
       {
         command: 'GetItemCommand',
@@ -114,18 +129,7 @@ describe('alert rules under failures', () => {
 
   it('sends again, once, an alert whose first send failed, keeping its alertId and never storing its value', async () => {
     const app = await ingestContainer();
-    const { device } = await app.registerDevice({});
-    const rule = await app.rules.createRule(
-      {
-        devices: [device.deviceId],
-        field: 'x',
-        comparison: '>',
-        threshold: 1,
-        severity: 'critical',
-        enabled: true,
-      },
-      who,
-    );
+    const { device, rule } = await deviceWithRule(app);
     const key = { pk: `state#${rule.ruleId}`, sk: device.deviceId };
     const stored = async () =>
       (await app.dynamo.send(new GetCommand({ TableName: app.config.ALERTS_TABLE, Key: key }))).Item ?? {};
@@ -191,17 +195,7 @@ describe('alert rules under failures', () => {
     const room = 4;
     const attempts = await Promise.allSettled(
       Array.from({ length: room + 3 }, () =>
-        app.rules.createRule(
-          {
-            devices: 'all',
-            field: 'limit.never',
-            comparison: '>',
-            threshold: 1,
-            severity: 'info',
-            enabled: false,
-          },
-          who,
-        ),
+        app.rules.createRule({ ...disabledRule, field: 'limit.never' }, who),
       ),
     );
     const created = attempts.flatMap((attempt) => (attempt.status === 'fulfilled' ? [attempt.value] : []));
@@ -216,19 +210,7 @@ describe('alert rules under failures', () => {
       expect((await app.rules.allRules()).length).toBe(4);
       // Deleting one makes room for one.
       await app.rules.deleteRule((created.pop() as { ruleId: string }).ruleId, who);
-      created.push(
-        await app.rules.createRule(
-          {
-            devices: 'all',
-            field: 'limit.never',
-            comparison: '>',
-            threshold: 1,
-            severity: 'info',
-            enabled: false,
-          },
-          who,
-        ),
-      );
+      created.push(await app.rules.createRule({ ...disabledRule, field: 'limit.never' }, who));
     } finally {
       await isolated.dispose();
     }
@@ -247,17 +229,7 @@ describe('alert rules under failures', () => {
       { command: 'TransactWriteItemsCommand', times: 2, error: conflict },
     ]);
     try {
-      const rule = await app.rules.createRule(
-        {
-          devices: 'all',
-          field: 'conflict.never',
-          comparison: '>',
-          threshold: 1,
-          severity: 'info',
-          enabled: false,
-        },
-        who,
-      );
+      const rule = await app.rules.createRule({ ...disabledRule, field: 'conflict.never' }, who);
       expect(faults.seen[0]).toBe(2);
       expect(await app.rules.getRule(rule.ruleId)).toEqual(rule);
       await app.rules.deleteRule(rule.ruleId, who);
