@@ -49,7 +49,11 @@ async function createRule(body: Record<string, unknown>): Promise<Rule> {
   return response.body;
 }
 
-/** One request of readings: [seconds after T0, value] each, the value at `field`. */
+/**
+ * One request of readings: [seconds after T0, value] each, the value at `field`. A 401/5xx (offline: a
+ * cold worker under load outlasting a timeout) is retried under the same Idempotency-Key, as a device
+ * would: by the same request, never a new one.
+ */
 async function send(
   device: TestDevice,
   field: string,
@@ -65,11 +69,19 @@ async function send(
       ...(options.password ? { db_password: options.password } : {}),
     },
   }));
-  const response = await api('PUT', '/api/iot', {
+  const idempotencyKey = options.idempotencyKey ?? randomBytes(8).toString('hex');
+  let response = await api('PUT', '/api/iot', {
     token: device.token,
     body,
-    headers: options.idempotencyKey ? { 'idempotency-key': options.idempotencyKey } : {},
+    headers: { 'idempotency-key': idempotencyKey },
   });
+  for (let attempt = 1; attempt < 4 && (response.status === 401 || response.status >= 500); attempt++) {
+    response = await api('PUT', '/api/iot', {
+      token: device.token,
+      body,
+      headers: { 'idempotency-key': idempotencyKey },
+    });
+  }
   expect(response.status).toBe(202);
   return response;
 }
