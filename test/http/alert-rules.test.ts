@@ -315,7 +315,7 @@ describe('alert rules on values, through the local stack', () => {
     ).toBe(404);
   });
 
-  it('applies a rule for all devices to any device', async () => {
+  it('applies a rule for all devices to any device, and lists its states only while it is in force', async () => {
     const device = devices.all as TestDevice;
     await send(device, fieldName('any'), [
       [0, 6],
@@ -324,6 +324,14 @@ describe('alert rules on values, through the local stack', () => {
     expect(ruleAlerts(device.deviceId)).toEqual([
       expect.objectContaining({ type: 'rule.firing', ruleId: rules.all?.ruleId, value: 7, comparison: '==' }),
     ]);
+    expect(await states(device.deviceId)).toEqual([expect.objectContaining({ state: 'firing' })]);
+    // A disabled rule is no longer in force: its states are not listed as current.
+    const disabled = await api('PATCH', `/api/alert-rules/${rules.all?.ruleId}`, {
+      token: adminToken(),
+      body: { enabled: false },
+    });
+    expect(disabled.status).toBe(200);
+    expect(await states(device.deviceId)).toEqual([]);
   });
 });
 

@@ -7,7 +7,7 @@ import { numericField } from '../readings/fields';
 import { readingTimeMs } from '../readings/reading-time';
 import type { IncomingReading } from '../readings/wire';
 import { type AlertPublisher, alertPublisher } from './alerts';
-import { type AlertRule, allRules } from './rules';
+import { type AlertRule, allRules, ruleAppliesTo } from './rules';
 import { applyRule, type RuleReading } from './states';
 
 // Alert rules are evaluated where plaintext exists: in ingest, after the request is safely in the
@@ -29,9 +29,6 @@ function cachedRules(now: number): Promise<AlertRule[]> {
   return cache.rules;
 }
 
-const appliesTo = (rule: AlertRule, deviceId: string) =>
-  rule.enabled && (rule.devices === 'all' || rule.devices.includes(deviceId));
-
 export interface AcceptedBatch {
   deviceId: string;
   batchId: string;
@@ -44,7 +41,7 @@ export async function evaluateAlertRules(
   batch: AcceptedBatch,
   publisher: AlertPublisher = alertPublisher(),
 ): Promise<number> {
-  const rules = (await cachedRules(Date.now())).filter((rule) => appliesTo(rule, batch.deviceId));
+  const rules = (await cachedRules(Date.now())).filter((rule) => ruleAppliesTo(rule, batch.deviceId));
   if (rules.length === 0) return 0;
   // Readings sealed with a db_password are evaluated only when the device allows it (default: no).
   const hasProtected = batch.readings.some((reading) => reading.password !== undefined);

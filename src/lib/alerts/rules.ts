@@ -105,6 +105,10 @@ export const ruleChangeSchema = z
   .refine((change) => Object.keys(change).length > 0, { message: 'nothing to change' });
 export type RuleChange = z.output<typeof ruleChangeSchema>;
 
+/** Whether ingest evaluates the rule for this device. */
+export const ruleAppliesTo = (rule: AlertRule, deviceId: string): boolean =>
+  rule.enabled && (rule.devices === 'all' || rule.devices.includes(deviceId));
+
 const ruleItem = (rule: AlertRule) => ({ pk: RULE_PK, sk: rule.ruleId, ...rule });
 
 /** A rule as the API shows it: its fields in one order, whatever order the table returns them in. */

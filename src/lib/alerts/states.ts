@@ -275,10 +275,10 @@ export interface AlertStatesQuery {
   cursor?: string;
 }
 
-/** Alert states, from the byDevice or the byStatus index; states of deleted rules are left out. */
+/** Alert states, from the byDevice or the byStatus index; those of rules no longer in force left out. */
 export async function listAlertStates(
   query: AlertStatesQuery,
-  ruleExists: (ruleId: string) => boolean,
+  inForce: (ruleId: string, deviceId: string) => boolean,
 ): Promise<{ data: AlertState[]; next?: string }> {
   const status = query.state ?? 'firing';
   // A cursor resumes only the listing it came from (another device's, or another status's, is a 400).
@@ -308,6 +308,6 @@ export async function listAlertStates(
       ExclusiveStartKey: start,
     }),
   );
-  const data = (Items as StateItem[]).filter((item) => ruleExists(item.ruleId)).map(toPublic);
+  const data = (Items as StateItem[]).filter((item) => inForce(item.ruleId, item.deviceId)).map(toPublic);
   return { data, next: encodeCursor(LastEvaluatedKey) };
 }
