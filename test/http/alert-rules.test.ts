@@ -478,4 +478,33 @@ describe('alert rules API', () => {
     expect((await api<Rule>('GET', path, { token: adminToken() })).body).toEqual(rule);
     await api('DELETE', path, { token: adminToken() });
   });
+
+  it("answers forged cursors with 400: no cursor leads a device into another device's states", async () => {
+    const device = await registerTestDevice('cursor forger');
+    const victim = await registerTestDevice('cursor victim');
+    const cursorOf = (position: unknown) => Buffer.from(JSON.stringify(position)).toString('base64url');
+    const ruleId = `rule_${'a'.repeat(16)}`;
+    const cases: Array<[string, string]> = [
+      ['/api/alert-rules', cursorOf({ pk: 'rule', sk: '' })],
+      ['/api/alert-rules', cursorOf({ pk: 'state#x', sk: ruleId })],
+      ['/api/alert-rules', cursorOf({ pk: 'rule', sk: 'x'.repeat(1500) })],
+      [
+        '/api/alerts',
+        cursorOf({ alertStatus: 'clear', stateKey: `${ruleId}#abc`, pk: `state#${ruleId}`, sk: 'abc' }),
+      ],
+      ['/api/alerts', cursorOf({ alertStatus: 'firing', stateKey: '', pk: '', sk: '' })],
+      ['/api/alerts', cursorOf({ deviceId: 'abc', ruleId, pk: `state#${ruleId}`, sk: 'abc' })],
+      ['/api/alerts', 'A'.repeat(5000)],
+    ];
+    for (const [path, cursor] of cases) {
+      const response = await api('GET', `${path}?cursor=${encodeURIComponent(cursor)}`, {
+        token: adminToken(),
+      });
+      expect({ path, cursor, status: response.status }).toEqual({ path, cursor, status: 400 });
+    }
+    // A device's own listing resumes only inside its own partition of the index.
+    const other = cursorOf({ deviceId: victim.deviceId, ruleId, pk: `state#${ruleId}`, sk: victim.deviceId });
+    const forged = await api('GET', `/api/alerts?cursor=${other}`, { token: device.token });
+    expect(forged.status).toBe(400);
+  });
 });
