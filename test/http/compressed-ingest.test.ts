@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { deflateSync, gzipSync } from 'node:zlib';
+import { config } from '../../src/lib/config';
 import { api } from '../support/api';
 import { registerTestDevice, type TestDevice } from '../support/devices';
 import { eventually } from '../support/sqs';
@@ -96,16 +97,27 @@ describe('compressed ingest bodies', () => {
 
   it('answers a body over MAX_BODY_BYTES once decoded with 413, though it is small on the wire', async () => {
     const device = await registerTestDevice();
-    // 2 MB of readings' JSON (limit 1,000,000) compresses to a few KB.
-    const body = text({ data: { freeform: '', pad: ' '.repeat(2_000_000) } });
+    const limit = config.MAX_BODY_BYTES;
+    // A megabyte over the limit (and under the gateway's 10 MB) compresses to a few KB.
+    const body = text({ data: { freeform: '', pad: ' '.repeat(limit + 1_000_000) } });
     const compressed = gzipSync(body);
-    expect(compressed.length).toBeLessThan(10_000);
+    expect(compressed.length).toBeLessThan(20_000);
     const response = await send(device, compressed, 'gzip');
     expect(response.status).toBe(413);
     expect(response.body.error).toEqual({
       code: 'PayloadTooLarge',
-      message: 'Request body is over 1000000 bytes once decoded; the limit is 1000000',
+      message: `Request body is over ${limit} bytes once decoded; the limit is ${limit}`,
     });
+    // Exactly at the limit once decoded: past the size check (refused for its content, not its size).
+    const atLimit = text({ data: { freeform: '' }, pad: '' });
+    const padded = Buffer.concat([
+      atLimit.subarray(0, -3),
+      Buffer.alloc(limit - atLimit.length, ' '),
+      atLimit.subarray(-3),
+    ]);
+    expect(padded.length).toBe(limit);
+    const accepted = await send(device, gzipSync(padded), 'gzip');
+    expect(accepted.body.error?.code).not.toBe('PayloadTooLarge');
   });
 
   it('answers decompression bombs with 413 JSON: 10 MB and 1 GB of zeros', async () => {

@@ -4,6 +4,7 @@ import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import sample from '../../events/ingest-readings.json';
 import { handler } from '../../src/handlers/ingest-readings';
+import { config } from '../../src/lib/config';
 import { registerDevice } from '../../src/lib/devices/devices';
 import { lambdaContext } from '../support/lambda-context';
 
@@ -90,8 +91,9 @@ describe('ingest-readings handler with SQS mocked', () => {
     });
 
     it('answers 413 when the decoded body is over the limit, whichever side decoded it', async () => {
-      const big = JSON.stringify({ data: { relative_time: 1, pad: ' '.repeat(1_000_000) } });
-      const message = 'Request body is over 1000000 bytes once decoded; the limit is 1000000';
+      const limit = config.MAX_BODY_BYTES;
+      const big = JSON.stringify({ data: { relative_time: 1, pad: ' '.repeat(limit) } });
+      const message = `Request body is over ${limit} bytes once decoded; the limit is ${limit}`;
       for (const body of [big, gzipSync(big), gzipSync(Buffer.alloc(1024 * 1024 * 1024))]) {
         expect(reply(await handler(encoded(body, 'gzip'), lambdaContext()))).toEqual({
           status: 413,
