@@ -1,6 +1,8 @@
+import { readFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { adminToken, api } from '../support/api';
 import { registerTestDevice, type TestDevice } from '../support/devices';
+import { testLogFile } from '../support/paths';
 import { eventually } from '../support/sqs';
 
 // Clock skew through the local stack: readings outside arrival ± window flagged (202 names them, the
@@ -35,6 +37,12 @@ const deviceView = (deviceId: string, token = adminToken()) =>
   api<DeviceView>('GET', `/api/devices/${deviceId}`, { token });
 const patch = (deviceId: string, body: unknown) =>
   api<DeviceView>('PATCH', `/api/devices/${deviceId}`, { token: adminToken(), body });
+/** The EMF values the functions printed for a metric so far in this run. */
+const metricValues = (name: string): number[] =>
+  readFileSync(testLogFile, 'utf8')
+    .split('\n')
+    .filter((line) => line.startsWith('{') && line.includes(`"Name":"${name}"`))
+    .map((line) => (JSON.parse(line) as Record<string, number>)[name] ?? 0);
 const storedCount = async (device: TestDevice) =>
   (await api<{ data: unknown[] }>('POST', '/api/iot', { token: device.token })).body.data.length;
 
@@ -47,8 +55,12 @@ const within = (value: number | undefined, expected: number) => {
 describe('clock skew', () => {
   it('flags readings outside ± the default window, stores them all, and shows the offset and count', async () => {
     const device = await registerTestDevice();
+    const flaggedBefore = metricValues('ClockSkewFlagged').length;
     const response = await put(device, [reading(at(0), 1), reading(at(HOUR), 2), reading(-1, 3)]);
     expect(response.status).toBe(202);
+    await eventually(async () =>
+      expect(metricValues('ClockSkewFlagged').length).toBeGreaterThan(flaggedBefore),
+    );
     expect(response.body.clockSkew?.flagged).toEqual([1]);
     expect(response.body.clockSkew?.windowSeconds).toBe(300);
     within(response.body.clockSkew?.offsetMs, HOUR);
@@ -108,8 +120,12 @@ describe('clock skew', () => {
     const set = await patch(device.deviceId, { clockSkewAction: 'reject' });
     expect(set.status).toBe(200);
     expect(set.body.clockSkewAction).toBe('reject');
+    const rejectedBefore = metricValues('ClockSkewRejected').length;
     const response = await put(device, [reading(at(0), 1), reading(at(1_000), 2), reading(at(-2 * HOUR), 3)]);
     expect(response.status).toBe(400);
+    await eventually(async () =>
+      expect(metricValues('ClockSkewRejected').length).toBeGreaterThan(rejectedBefore),
+    );
     expect(response.body.error?.code).toBe('ValidationError');
     expect(response.body.error?.message).toMatch(/^\[2\]\.data\.interrogator_time: -7\d{3}\.\d{3} s from/);
     expect(response.body.error?.details).toMatchObject({
