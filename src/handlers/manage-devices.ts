@@ -1,14 +1,13 @@
 import * as z from 'zod';
 import { DEVICE_ID_PATTERN } from '../lib/devices/credentials';
 import {
-  getDevice,
   listDevices,
-  publicDevice,
   registerDevice,
   revokeDevice,
   rotateToken,
   updateDeviceSettings,
 } from '../lib/devices/devices';
+import { deviceStatus } from '../lib/devices/status';
 import { NotFoundError } from '../lib/errors';
 import { authenticatedRoute } from '../lib/http/handler';
 import { requireAdmin, resolveDeviceScope } from '../lib/http/principal';
@@ -56,7 +55,7 @@ export const handler = authenticatedRoute(async (request) => {
   const route = `${request.method} ${request.resource}`;
   if (route === 'GET /api/devices/{deviceId}') {
     const { deviceId } = parseInput(deviceIdParameter, request.pathParameters, 'path');
-    return json(200, publicDevice(await getDevice(resolveDeviceScope(request.principal, deviceId))));
+    return json(200, await deviceStatus(resolveDeviceScope(request.principal, deviceId)));
   }
   requireAdmin(request.principal);
   switch (route) {
