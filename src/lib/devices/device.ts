@@ -15,4 +15,6 @@ export interface Device {
   /** Set by the detect-silent-devices job; absent until its first transition ('reporting'). */
   reportingState?: ReportingState;
   stateChangedAt?: string;
+  /** The provisioning key that created it, when it registered itself (POST /api/provision). */
+  provisionedBy?: string;
 }

@@ -29,6 +29,8 @@ export interface HttpRequest {
   /** Header names lower-cased. */
   headers: Record<string, string>;
   requestId: string;
+  /** The caller's address as API Gateway saw it (what rate limits of public routes count by). */
+  sourceIp: string;
 }
 
 export interface AuthenticatedRequest extends HttpRequest {
@@ -75,6 +77,7 @@ function toRequest(event: APIGatewayProxyEvent, options: Options): HttpRequest {
     query: compact(event.queryStringParameters),
     headers,
     requestId: event.requestContext?.requestId ?? 'unknown',
+    sourceIp: event.requestContext?.identity?.sourceIp || 'unknown',
   };
 }
 
@@ -115,7 +118,7 @@ function wrap(route: (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyRes
     });
 }
 
-/** A route open to anyone (only /health and the not-found fallback). */
+/** A route open to anyone (/health, the not-found fallback, and /api/provision whose key is checked by its handler). */
 export function publicRoute(route: Route<HttpRequest>, options: Options = {}) {
   return wrap((event) => route(toRequest(event, options)));
 }

@@ -74,8 +74,20 @@ export async function listAudit(limit: number, days: number, cursor?: string): P
       }),
     );
     for (const item of Items) {
-      const { requestId, actor, route, deviceId, rows, action, at } = item as AuditEntry;
-      data.push({ requestId, actor, route, deviceId, rows, action, at: new Date(at).toISOString() });
+      const { requestId, actor, route, deviceId, rows, action, outcome, keyId, sourceIp, at } =
+        item as AuditEntry;
+      data.push({
+        requestId,
+        actor,
+        route,
+        deviceId,
+        rows,
+        action,
+        ...(outcome === undefined ? {} : { outcome }),
+        ...(keyId === undefined ? {} : { keyId }),
+        ...(sourceIp === undefined ? {} : { sourceIp }),
+        at: new Date(at).toISOString(),
+      });
     }
     if (LastEvaluatedKey) {
       startKey = LastEvaluatedKey;
