@@ -58,6 +58,26 @@ const provision = <T = Provisioned>(
     headers: options.idempotencyKey ? { 'idempotency-key': options.idempotencyKey } : {},
   });
 
+/**
+ * Offline, each concurrent invocation beyond the idle ones starts a worker that first loads the
+ * handler (seconds of CPU): 20 cold at once on two cores outlast the function's timeout (504, and the
+ * worker is dropped). Bursts of exchanges with an unknown key (each from its own address, so each is
+ * a plain 401 that takes a few DynamoDB calls and overlaps the others), a few more at a time, leave
+ * `count` warm workers, as a steady fleet would find in AWS.
+ */
+async function warmConcurrent(count: number): Promise<void> {
+  for (let concurrent = 4; concurrent <= count; concurrent += 4)
+    await eventually(
+      async () => {
+        const responses = await Promise.all(
+          Array.from({ length: concurrent }, () => provision(`pk_${'W'.repeat(16)}.warm`, freshSource())),
+        );
+        expect(responses.map((response) => response.status)).toEqual(Array(concurrent).fill(401));
+      },
+      { timeoutMs: 60_000 },
+    );
+}
+
 async function listedKey(keyId: string): Promise<Key | undefined> {
   const response = await api<{ data: Key[] }>('GET', '/api/provisioning-keys?limit=1000', {
     token: adminToken(),
@@ -208,6 +228,7 @@ describe('provisioning keys and POST /api/provision', () => {
   });
 
   it('creates exactly 5 devices from 20 concurrent exchanges of a key limited to 5', async () => {
+    await warmConcurrent(20);
     const created = await createKey(5);
     const responses = await Promise.all(
       Array.from({ length: 20 }, (_, index) =>
@@ -226,7 +247,7 @@ describe('provisioning keys and POST /api/provision', () => {
     );
     expect(devices.map((item) => item.deviceId).sort()).toEqual([...ids].sort());
     expect(await listedKey(created.keyId)).toMatchObject({ used: 5, status: 'exhausted' });
-  });
+  }, 240_000);
 
   it('answers a retry with the same Idempotency-Key with the same device and token, even once the key is used up', async () => {
     const created = await createKey(1);
@@ -256,6 +277,7 @@ describe('provisioning keys and POST /api/provision', () => {
   });
 
   it('answers concurrent retries of one Idempotency-Key with one device', async () => {
+    await warmConcurrent(6);
     const created = await createKey(5);
     const idempotencyKey = randomUUID();
     const responses = await Promise.all(

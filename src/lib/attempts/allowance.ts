@@ -126,3 +126,28 @@ export async function releaseAttempt(allowance: Allowance, reservation: Reservat
     ':ends': reservation.windowEnds,
   });
 }
+
+/**
+ * Seconds until the window ends when its attempts are all spent, else undefined: a read, for checks
+ * whose success should cost no write (a failure then reserves its attempt, which a spent window refuses).
+ */
+export async function spentFor(allowance: Allowance): Promise<number | undefined> {
+  const { Item } = await dynamo.send(
+    new GetCommand({
+      TableName: allowance.table,
+      Key: allowance.key,
+      ProjectionExpression: '#count, #ends',
+      ExpressionAttributeNames: {
+        '#count': allowance.countAttribute,
+        '#ends': allowance.windowEndsAttribute,
+      },
+      ConsistentRead: true,
+    }),
+  );
+  const count = Item?.[allowance.countAttribute] as number | undefined;
+  const windowEnds = Item?.[allowance.windowEndsAttribute] as number | undefined;
+  const now = nowSeconds();
+  if (count === undefined || windowEnds === undefined || windowEnds <= now || count < allowance.max)
+    return undefined;
+  return windowEnds - now;
+}

@@ -45,7 +45,10 @@ export interface ProvisioningKey {
 }
 
 /** Whether a key may create a device now, or why not (revocation wins over expiry over use). */
-export function keyStatus(record: ProvisioningKeyRecord, now = new Date()): KeyStatus {
+export function keyStatus(
+  record: Pick<ProvisioningKeyRecord, 'revokedAt' | 'expiresAt' | 'used' | 'maxDevices'>,
+  now = new Date(),
+): KeyStatus {
   if (record.revokedAt !== undefined) return 'revoked';
   if (record.expiresAt <= now.toISOString()) return 'expired';
   if (record.used >= record.maxDevices) return 'exhausted';

@@ -1,16 +1,10 @@
 import { createHmac } from 'node:crypto';
 import { TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
-import {
-  type Allowance,
-  isRefusal,
-  type Refusal,
-  releaseAttempt,
-  reserveAttempt,
-} from '../attempts/allowance';
+import { type Allowance, isRefusal, reserveAttempt, spentFor } from '../attempts/allowance';
 import { dynamo } from '../aws/dynamo';
 import { retryRemaining } from '../aws/retry';
 import { config } from '../config';
-import { newToken, parseAuthorization, tokenMatches } from '../devices/credentials';
+import { hashToken, newToken, parseAuthorization, tokenMatches } from '../devices/credentials';
 import {
   type Device,
   findDevice,
@@ -32,7 +26,7 @@ import { auditItem, recordAudit } from '../readings/audit';
 import { IdempotencyKeyReused } from '../readings/idempotency';
 import type { AuditEntry } from '../readings/messages';
 import { keyIdOf } from './key-format';
-import { findKey, KEY_KIND, type KeyStatus, keyStatus, type ProvisioningKeyRecord } from './keys';
+import { KEY_KIND, type KeyStatus, keyStatus, type ProvisioningKeyRecord } from './keys';
 
 // POST /api/provision: a device presents a provisioning key (`Authorization: Bearer <key>`) and gets
 // its own device id and token, as an administrator's registration would give them.
@@ -43,10 +37,13 @@ import { findKey, KEY_KIND, type KeyStatus, keyStatus, type ProvisioningKeyRecor
 // reserved ahead (nothing to roll back when a step fails). Concurrent exchanges of one key conflict
 // inside DynamoDB and are retried; the condition on the count decides who gets the last slots.
 //
-// Guessing: every attempt first reserves one failure of its source address's allowance, and one of
-// the key's once the key id is known to exist (src/lib/attempts/allowance.ts); a right secret gives
-// them back. Unknown keys and wrong secrets are the same 401; only a caller holding the right secret
-// learns that the key is revoked, expired or used up (403).
+// Guessing: failures are limited per source address and per key id (src/lib/attempts/allowance.ts,
+// the db_password limiter's mechanism). A failed attempt reserves one attempt of each allowance and
+// is answered 401 only if it got them, else 429: so at most MAX_PROVISION_FAILURES wrong answers per
+// window are ever given, however many requests race. A right key costs reads only, and is refused
+// (429) while a window is spent, which tells a guesser nothing. Unknown keys and wrong secrets are the
+// same 401; only a caller holding the right secret learns that the key is revoked, expired or used up
+// (403).
 
 export const PROVISION_ROUTE = 'POST /api/provision';
 const INVALID_KEY = 'Missing or invalid provisioning key';
@@ -81,17 +78,19 @@ type Outcome =
   | 'refused: idempotency conflict'
   | `refused: ${Exclude<KeyStatus, 'active'>}`;
 
-const failures = (key: Record<string, string>, existing: boolean): Allowance => ({
+// Counter items of their own, purged by TTL: on the key's item they would conflict with the
+// transactions that count its uses.
+const failures = (id: string): Allowance => ({
   table: config.PROVISIONING_TABLE,
-  key,
+  key: { id },
   countAttribute: 'failures',
   windowEndsAttribute: 'failureWindowEnds',
   max: config.MAX_PROVISION_FAILURES,
   windowSeconds: config.PROVISION_FAILURE_WINDOW_SECONDS,
-  ...(existing ? { existingKeyAttribute: 'id' } : { purgeAttribute: 'purgeAt' }),
+  purgeAttribute: 'purgeAt',
 });
-const sourceFailures = (sourceIp: string) => failures({ id: `source#${sourceIp}` }, false);
-const keyFailures = (keyId: string) => failures({ id: keyId }, true);
+const sourceFailures = (sourceIp: string) => failures(`source#${sourceIp}`);
+const keyFailures = (keyId: string) => failures(`failures#${keyId}`);
 
 /**
  * With an Idempotency-Key, the device's id and token derive from the provisioning key's secret and
@@ -110,6 +109,25 @@ function presentedKey(authorization: string | undefined): { keyId: string; key: 
   const keyId = keyIdOf(credentials.token);
   return keyId ? { keyId, key: credentials.token } : undefined;
 }
+
+/** The fields of a key item returned with a failed condition (low-level attribute values). */
+function keyFromCancellation(item: Record<string, Record<string, string>> | undefined) {
+  if (item?.kind?.S !== KEY_KIND || !item.id?.S || !item.secretHash?.S || !item.expiresAt?.S)
+    return undefined;
+  return {
+    id: item.id.S,
+    secretHash: item.secretHash.S,
+    expiresAt: item.expiresAt.S,
+    revokedAt: item.revokedAt?.S,
+    used: Number(item.used?.N),
+    maxDevices: Number(item.maxDevices?.N),
+  } satisfies Pick<
+    ProvisioningKeyRecord,
+    'id' | 'secretHash' | 'expiresAt' | 'revokedAt' | 'used' | 'maxDevices'
+  >;
+}
+
+type Cancellation = Array<{ Code?: string; Item?: Record<string, Record<string, string>> }>;
 
 export async function provisionDevice(request: ProvisionRequest): Promise<Provisioned> {
   let keyId: string | undefined;
@@ -130,60 +148,39 @@ export async function provisionDevice(request: ProvisionRequest): Promise<Provis
     await recordAudit(entry(outcome));
     throw error;
   };
-  const rateLimited = (refusal: Refusal) =>
+  const rateLimited = (retryAfterSeconds: number) =>
     refuse(
       'refused: rate limited',
-      new TooManyRequestsError(
-        'Too many failed provisioning attempts; retry later',
-        'retryAfterSeconds' in refusal ? refusal.retryAfterSeconds : 1,
-      ),
+      new TooManyRequestsError('Too many failed provisioning attempts; retry later', retryAfterSeconds),
     );
-
-  const bySource = sourceFailures(request.sourceIp);
-  const sourceAttempt = await reserveAttempt(bySource);
-  if (isRefusal(sourceAttempt)) return rateLimited(sourceAttempt);
+  /** A failure keeps one attempt of each allowance; the one that has none left turns it into a 429. */
+  const failed = async (allowances: Allowance[]): Promise<never> => {
+    const attempts = await Promise.all(allowances.map(reserveAttempt));
+    const refusal = attempts.find(isRefusal);
+    if (refusal) return rateLimited('retryAfterSeconds' in refusal ? refusal.retryAfterSeconds : 1);
+    return refuse('refused: invalid key', new AuthError(INVALID_KEY));
+  };
 
   const presented = presentedKey(request.authorization);
-  const record = presented && (await findKey(presented.keyId));
-  if (!presented || !record) return refuse('refused: invalid key', new AuthError(INVALID_KEY));
-  const byKey = keyFailures(record.id);
-  const keyAttempt = await reserveAttempt(byKey);
-  if (isRefusal(keyAttempt)) {
-    // Not this address's failure: the key's own allowance is spent (guessed from elsewhere).
-    await releaseAttempt(bySource, sourceAttempt);
-    if ('missing' in keyAttempt) return refuse('refused: invalid key', new AuthError(INVALID_KEY));
-    return rateLimited(keyAttempt);
-  }
-  if (!tokenMatches(presented.key, record.secretHash))
-    return refuse('refused: invalid key', new AuthError(INVALID_KEY));
-  keyId = record.id;
-  await Promise.all([releaseAttempt(bySource, sourceAttempt), releaseAttempt(byKey, keyAttempt)]);
-  return exchange(request, record, presented.key, { entry, refuse });
-}
+  const bySource = sourceFailures(request.sourceIp);
+  const byKey = presented && keyFailures(presented.keyId);
+  // Reads only: a success writes no counter. A spent window refuses right keys too (no signal).
+  const [sourceSpent, keySpent] = await Promise.all([spentFor(bySource), byKey && spentFor(byKey)]);
+  const spent = Math.max(sourceSpent ?? 0, keySpent ?? 0);
+  if (spent > 0) return rateLimited(spent);
+  if (!presented || !byKey) return failed([bySource]);
 
-interface Auditing {
-  entry: (outcome: Outcome, deviceId?: string) => AuditEntry;
-  refuse: (outcome: Outcome, error: Error) => Promise<never>;
-}
-
-/** The key's secret is right: create the device (or find the one this Idempotency-Key created). */
-async function exchange(
-  request: ProvisionRequest,
-  record: ProvisioningKeyRecord,
-  key: string,
-  { entry, refuse }: Auditing,
-): Promise<Provisioned> {
-  const status = keyStatus(record);
-  // A retry of a request that got the key's last device is answered even though the key is used up.
-  if (status === 'revoked' || status === 'expired')
-    return refuse(`refused: ${status}`, new ForbiddenError(REFUSED[status]));
-  const secret = key.slice(key.lastIndexOf('.') + 1);
+  const secret = presented.key.slice(presented.key.lastIndexOf('.') + 1);
   const credentials = request.idempotencyKey ? derivedCredentials(secret, request.idempotencyKey) : undefined;
+  const { record: device, token } = newDeviceRecord(
+    { ...request.device, provisionedBy: presented.keyId },
+    credentials,
+  );
   const replayed = async (): Promise<Provisioned | undefined> => {
-    if (!credentials) return undefined;
+    if (!credentials || !keyId) return undefined;
     let earlier: Provisioned | undefined;
     try {
-      earlier = await replay(request, record, credentials);
+      earlier = await replay(request, keyId, credentials);
     } catch (error) {
       if (error instanceof AppError) return refuse('refused: idempotency conflict', error);
       throw error;
@@ -191,16 +188,13 @@ async function exchange(
     if (earlier) await recordAudit(entry('replayed', earlier.device.deviceId));
     return earlier;
   };
-  const earlier = await replayed();
-  if (earlier) return earlier;
-  if (status === 'exhausted') return refuse('refused: exhausted', new ForbiddenError(REFUSED.exhausted));
 
-  const { record: device, token } = newDeviceRecord(
-    { ...request.device, provisionedBy: record.id },
-    credentials,
-  );
+  // The key is read by the transaction itself (its condition checks the secret's hash, the state and
+  // the count, and a failed condition returns the item): no read before it that a concurrent
+  // exchange's transaction could hold up.
+  let reasons: Cancellation | undefined;
   const now = new Date().toISOString();
-  let cancelled: 'key' | 'device' | undefined;
+  const success = { ...entry('created', device.deviceId), actor: presented.keyId, keyId: presented.keyId };
   const left = await retryRemaining(
     [device],
     async () => {
@@ -211,70 +205,92 @@ async function exchange(
               {
                 Update: {
                   TableName: config.PROVISIONING_TABLE,
-                  Key: { id: record.id },
+                  Key: { id: presented.keyId },
                   UpdateExpression: 'SET used = used + :one',
                   ConditionExpression:
-                    'kind = :kind AND attribute_not_exists(revokedAt) AND expiresAt > :now AND used < maxDevices',
-                  ExpressionAttributeValues: { ':one': 1, ':kind': KEY_KIND, ':now': now },
+                    'kind = :kind AND secretHash = :hash AND attribute_not_exists(revokedAt) AND expiresAt > :now AND used < maxDevices',
+                  ExpressionAttributeValues: {
+                    ':one': 1,
+                    ':kind': KEY_KIND,
+                    ':hash': hashToken(presented.key),
+                    ':now': now,
+                  },
+                  ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
                 },
               },
               { Put: putNewDevice(device) },
-              { Put: { TableName: config.AUDIT_TABLE, Item: auditItem(entry('created', device.deviceId)) } },
+              { Put: { TableName: config.AUDIT_TABLE, Item: auditItem(success) } },
             ],
           }),
         );
         return [];
       } catch (error) {
-        const reasons = (error as { CancellationReasons?: Array<{ Code?: string }> }).CancellationReasons;
-        if ((error as Error).name !== 'TransactionCanceledException' || !reasons) throw error;
-        if (reasons[0]?.Code === 'ConditionalCheckFailed') cancelled = 'key';
-        else if (reasons[1]?.Code === 'ConditionalCheckFailed') cancelled = 'device';
-        else if (
-          reasons.some((reason) => reason.Code === 'TransactionConflict' || reason.Code === 'ThrottlingError')
+        const cancellation = (error as { CancellationReasons?: Cancellation }).CancellationReasons;
+        if ((error as Error).name !== 'TransactionCanceledException' || !cancellation) throw error;
+        if (cancellation.some((reason) => reason.Code === 'ConditionalCheckFailed')) {
+          reasons = cancellation;
+          return [];
+        }
+        if (
+          cancellation.some(
+            (reason) => reason.Code === 'TransactionConflict' || reason.Code === 'ThrottlingError',
+          )
         )
           return [device];
-        else throw error;
-        return [];
+        throw error;
       }
     },
-    { attempts: 8, baseDelayMs: 20, maxDelayMs: 400, deadline: Date.now() + 5_000 },
+    { attempts: 8, baseDelayMs: 20, maxDelayMs: 400, deadline: Date.now() + 8_000 },
   );
   if (left.length > 0)
     return refuse('refused: busy', new UnavailableError('Provisioning is busy; retry the request'));
-  if (cancelled === 'key') {
-    // Its last slot went to a concurrent request, or it was revoked or expired meanwhile.
-    const current = (await findKey(record.id)) ?? record;
-    const reason = keyStatus(current);
-    return refuse(
-      `refused: ${reason === 'active' ? 'exhausted' : reason}`,
-      new ForbiddenError(REFUSED[reason === 'active' ? 'exhausted' : reason]),
-    );
+  if (!reasons) {
+    keyId = presented.keyId;
+    logger.info('device provisioned', { keyId, deviceId: device.deviceId });
+    return { device: publicDevice(device), token, replayed: false };
   }
-  if (cancelled === 'device') {
-    // An earlier attempt of this very call committed although its answer was lost (the token is this
-    // call's own secret, so a match proves it), or a concurrent request with the same Idempotency-Key
-    // created the device first.
-    const existing = await findDevice(device.deviceId);
-    if (!existing || !tokenMatches(token, existing.tokenHash) || existing.provisionedBy !== record.id) {
-      const concurrent = await replayed();
-      if (concurrent) return concurrent;
-      return refuse('refused: busy', new UnavailableError('Provisioning is busy; retry the request'));
+
+  const [keyReason, deviceReason] = reasons;
+  if (keyReason?.Code === 'ConditionalCheckFailed') {
+    const key = keyFromCancellation(keyReason.Item);
+    if (!key || !tokenMatches(presented.key, key.secretHash))
+      return failed(key ? [bySource, byKey] : [bySource]);
+    keyId = key.id;
+    const status = keyStatus(key);
+    if (status === 'revoked' || status === 'expired')
+      return refuse(`refused: ${status}`, new ForbiddenError(REFUSED[status]));
+    // Used up (or its last slot just went to a concurrent exchange): a retry of an exchange that got
+    // one of its devices is still answered.
+    if (deviceReason?.Code === 'ConditionalCheckFailed') {
+      const earlier = await replayed();
+      if (earlier) return earlier;
     }
+    return refuse('refused: exhausted', new ForbiddenError(REFUSED.exhausted));
   }
-  logger.info('device provisioned', { keyId: record.id, deviceId: device.deviceId });
-  return { device: publicDevice(device), token, replayed: false };
+  keyId = presented.keyId;
+  // The key was fine but the device exists: an earlier attempt of this very call committed although
+  // its answer was lost (the token is this call's own secret, so a match proves it), or a request
+  // with the same Idempotency-Key created it.
+  const existing = await findDevice(device.deviceId);
+  if (existing && tokenMatches(token, existing.tokenHash) && existing.provisionedBy === keyId) {
+    logger.info('device provisioned', { keyId, deviceId: device.deviceId });
+    return { device: publicDevice(existing), token, replayed: false };
+  }
+  const earlier = await replayed();
+  if (earlier) return earlier;
+  return refuse('refused: busy', new UnavailableError('Provisioning is busy; retry the request'));
 }
 
 /** The device an earlier request with this Idempotency-Key created, with its (recomputed) token. */
 async function replay(
   request: ProvisionRequest,
-  record: ProvisioningKeyRecord,
+  keyId: string,
   credentials: { deviceId: string; token: string },
 ): Promise<Provisioned | undefined> {
   const device = await findDevice(credentials.deviceId);
   if (!device) return undefined;
   if (
-    device.provisionedBy !== record.id ||
+    device.provisionedBy !== keyId ||
     device.name !== request.device.name ||
     device.expectedIntervalSeconds !== request.device.expectedIntervalSeconds
   )
