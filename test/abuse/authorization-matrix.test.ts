@@ -93,6 +93,16 @@ const matrix: Record<string, Row> = {
   'GET /api/devices/{deviceId}/rssi/maxtime': { expect: NAMED_DEVICE },
 
   'GET /api/audit': { expect: ADMIN_ONLY(200) },
+
+  // Provisioning keys are the admin's; the exchange is public, authenticated by the key it carries:
+  // none of these credentials is a provisioning key, so every caller gets the same 401.
+  'POST /api/provisioning-keys': {
+    expect: ADMIN_ONLY(201),
+    body: { name: 'matrix', maxDevices: 1, expiresInSeconds: 3600 },
+  },
+  'GET /api/provisioning-keys': { expect: ADMIN_ONLY(200) },
+  'DELETE /api/provisioning-keys/{keyId}': { expect: ADMIN_ONLY(200) },
+  'POST /api/provision': { expect: PUBLIC(401) },
   // One dead letter at most: the shared dead-letter queue is also watched by other tests.
   'POST /api/dead-letters/redrive': { expect: ADMIN_ONLY(200), body: { maxMessages: 1 } },
 
@@ -143,6 +153,7 @@ describe('authorization matrix: every route × {no credentials, bad token, devic
   let deviceA: TestDevice;
   let deviceB: TestDevice;
   let imageOfA: string;
+  let provisioningKeyId: string;
 
   /** An image uploaded by device A, under a new key. */
   async function uploadAsA(): Promise<string> {
@@ -160,6 +171,11 @@ describe('authorization matrix: every route × {no credentials, bad token, devic
     routes = await declaredRoutes();
     [deviceA, deviceB] = await Promise.all([registerTestDevice('matrix A'), registerTestDevice('matrix B')]);
     imageOfA = await uploadAsA();
+    const key = await api<{ keyId: string }>('POST', '/api/provisioning-keys', {
+      token: adminToken(),
+      body: { name: 'matrix', maxDevices: 1, expiresInSeconds: 3600 },
+    });
+    provisioningKeyId = key.body.keyId;
     // Its content is served once it is processed.
     await eventually(
       async () => {
@@ -211,7 +227,12 @@ describe('authorization matrix: every route × {no credentials, bad token, devic
           ? (await registerTestDevice('matrix victim')).deviceId
           : deviceA.deviceId;
       const imageKey = cell.row.imageKey === 'fresh' ? await uploadAsA() : imageOfA;
-      const values: Record<string, string> = { ...pathValues, deviceId, key: imageKey };
+      const values: Record<string, string> = {
+        ...pathValues,
+        deviceId,
+        key: imageKey,
+        keyId: provisioningKeyId,
+      };
       const path = cell.path.replace(/\{(\w+)\+?\}/g, (_, name: string) => values[name] ?? name);
       const header = authorization[cell.caller];
       const response = await api(cell.method, path, {
@@ -221,6 +242,9 @@ describe('authorization matrix: every route × {no credentials, bad token, devic
         },
         body: cell.row.body,
         rawBody: cell.row.raw?.bytes,
+        // Failed exchanges count per source address: from an address of their own, not the one the
+        // README's examples provision from.
+        ...(cell.route === 'POST /api/provision' ? { sourceIp: '127.0.2.1' } : {}),
       });
       expectSafeResponse(response.status, response.headers, response.text, {
         presigned: cell.route.includes('/api/images'),
