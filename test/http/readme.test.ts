@@ -168,6 +168,7 @@ describe('README.md examples', () => {
       'The two commands',
       'Readings API',
       'Devices and access',
+      'Self-registration (provisioning keys)',
       'Images',
       'Invoking one function with a sample event',
     ]);
