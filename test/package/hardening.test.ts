@@ -29,9 +29,9 @@ const expectedGrants: Record<string, string[]> = {
   authorize: ['dynamodb:GetItem DevicesTable', 'ssm:GetParameter ssm:/sensorcloud/dev/admin-token'],
   'manage-devices': [
     'dynamodb:GetItem DevicesTable',
-    'dynamodb:GetItem ReadingsTable',
     'dynamodb:PutItem DevicesTable',
     'dynamodb:Query DevicesTable/index/byKind',
+    'dynamodb:Query ReadingsTable',
     'dynamodb:UpdateItem DevicesTable',
   ],
   'ingest-readings': [
@@ -55,7 +55,6 @@ const expectedGrants: Record<string, string[]> = {
     'dynamodb:BatchWriteItem ReadingsTable',
     'dynamodb:PutItem AuditTable',
     'dynamodb:PutItem ReadingsTable',
-    'dynamodb:UpdateItem ReadingsTable',
     'kms:Decrypt DataKey',
     's3:GetObject s3:sensorcloud-dev-ingest-sensorcloud/readings/*',
     'sqs:DeleteMessage ReadingsQueue',
