@@ -7,6 +7,7 @@ import { NotFoundError } from '../errors';
 import { decodeCursor, encodeCursor } from '../pagination';
 import { recordAudit } from '../readings/audit';
 import { newKeyId, PROVISIONING_KEY_ID_PATTERN } from './key-format';
+import type { KeyStatus, ProvisioningKey } from './key-types';
 
 // Provisioning keys: an administrator creates one for a batch of devices (a name, how many devices it
 // may create, an expiry); each device exchanges it at POST /api/provision for its own id and token.
@@ -29,20 +30,7 @@ export interface ProvisioningKeyRecord {
   secretHash: string;
 }
 
-export type KeyStatus = 'active' | 'expired' | 'exhausted' | 'revoked';
-
-/** A key as the API shows it. */
-export interface ProvisioningKey {
-  keyId: string;
-  name: string;
-  maxDevices: number;
-  used: number;
-  createdAt: string;
-  expiresAt: string;
-  revoked: boolean;
-  revokedAt?: string;
-  status: KeyStatus;
-}
+export type { KeyStatus, ProvisioningKey } from './key-types';
 
 /** Whether a key may create a device now, or why not (revocation wins over expiry over use). */
 export function keyStatus(
