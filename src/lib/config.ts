@@ -67,6 +67,11 @@ const schema = z
     /** Wrong db_password guesses a device may make per window before every password query is a 429. */
     MAX_PASSWORD_GUESSES: positiveInt(10),
     PASSWORD_GUESS_WINDOW_SECONDS: positiveInt(900),
+    /** Provisioning keys, and the failed-attempt counters of POST /api/provision (per source IP). */
+    PROVISIONING_TABLE: z.string().min(1),
+    /** Failed POST /api/provision attempts per source IP, and per key, per window before a 429. */
+    MAX_PROVISION_FAILURES: positiveInt(10),
+    PROVISION_FAILURE_WINDOW_SECONDS: positiveInt(900),
 
     // Scheduled jobs and alerts.
     STATS_TABLE: z.string().min(1),

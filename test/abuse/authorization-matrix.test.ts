@@ -107,6 +107,15 @@ const matrix: Record<string, Row> = {
   'PATCH /api/alert-rules/{ruleId}': { expect: ADMIN_ONLY(200), body: { threshold: 2 } },
   'DELETE /api/alert-rules/{ruleId}': { expect: ADMIN_ONLY(200), ruleId: 'fresh' },
   'GET /api/alerts': { expect: GUARDED(200, 200) },
+  // Provisioning keys are the admin's; the exchange is public, authenticated by the key it carries:
+  // none of these credentials is a provisioning key, so every caller gets the same 401.
+  'POST /api/provisioning-keys': {
+    expect: ADMIN_ONLY(201),
+    body: { name: 'matrix', maxDevices: 1, expiresInSeconds: 3600 },
+  },
+  'GET /api/provisioning-keys': { expect: ADMIN_ONLY(200) },
+  'DELETE /api/provisioning-keys/{keyId}': { expect: ADMIN_ONLY(200) },
+  'POST /api/provision': { expect: PUBLIC(401) },
   // One dead letter at most: the shared dead-letter queue is also watched by other tests.
   'POST /api/dead-letters/redrive': { expect: ADMIN_ONLY(200), body: { maxMessages: 1 } },
 
@@ -167,6 +176,7 @@ describe('authorization matrix: every route × {no credentials, bad token, devic
     if (response.status !== 201) throw new Error(`rule creation failed: ${response.status} ${response.text}`);
     return response.body.ruleId;
   }
+  let provisioningKeyId: string;
 
   /** An image uploaded by device A, under a new key. */
   async function uploadAsA(): Promise<string> {
@@ -185,6 +195,11 @@ describe('authorization matrix: every route × {no credentials, bad token, devic
     [deviceA, deviceB] = await Promise.all([registerTestDevice('matrix A'), registerTestDevice('matrix B')]);
     imageOfA = await uploadAsA();
     ruleId = await newRule();
+    const key = await api<{ keyId: string }>('POST', '/api/provisioning-keys', {
+      token: adminToken(),
+      body: { name: 'matrix', maxDevices: 1, expiresInSeconds: 3600 },
+    });
+    provisioningKeyId = key.body.keyId;
     // Its content is served once it is processed.
     await eventually(
       async () => {
@@ -237,7 +252,13 @@ describe('authorization matrix: every route × {no credentials, bad token, devic
           : deviceA.deviceId;
       const imageKey = cell.row.imageKey === 'fresh' ? await uploadAsA() : imageOfA;
       const rule = cell.row.ruleId === 'fresh' ? await newRule() : ruleId;
-      const values: Record<string, string> = { ...pathValues, deviceId, key: imageKey, ruleId: rule };
+      const values: Record<string, string> = {
+        ...pathValues,
+        deviceId,
+        key: imageKey,
+        ruleId: rule,
+        keyId: provisioningKeyId,
+      };
       const path = cell.path.replace(/\{(\w+)\+?\}/g, (_, name: string) => values[name] ?? name);
       const header = authorization[cell.caller];
       const response = await api(cell.method, path, {
@@ -247,6 +268,9 @@ describe('authorization matrix: every route × {no credentials, bad token, devic
         },
         body: cell.row.body,
         rawBody: cell.row.raw?.bytes,
+        // Failed exchanges count per source address: from an address of their own, not the one the
+        // README's examples provision from.
+        ...(cell.route === 'POST /api/provision' ? { sourceIp: '127.0.2.1' } : {}),
       });
       expectSafeResponse(response.status, response.headers, response.text, {
         presigned: cell.route.includes('/api/images'),

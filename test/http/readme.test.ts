@@ -171,6 +171,7 @@ describe('README.md examples', () => {
       'Clock skew',
       'Devices and access',
       'Alert rules on values',
+      'Self-registration (provisioning keys)',
       'Images',
       'Invoking one function with a sample event',
     ]);

@@ -93,6 +93,21 @@ const expectedGrants: Record<string, string[]> = {
     'dynamodb:Query AlertsTable/index/byDevice',
     'dynamodb:Query AlertsTable/index/byStatus',
   ],
+  'manage-provisioning-keys': [
+    'dynamodb:PutItem AuditTable',
+    'dynamodb:PutItem ProvisioningTable',
+    'dynamodb:Query ProvisioningTable/index/byKind',
+    'dynamodb:UpdateItem ProvisioningTable',
+  ],
+  // The exchange is one transaction (UpdateItem on the key, PutItem of the device and the audit entry);
+  // GetItem reads the failure counters and, for a retry, the device.
+  'provision-device': [
+    'dynamodb:GetItem DevicesTable',
+    'dynamodb:GetItem ProvisioningTable',
+    'dynamodb:PutItem AuditTable',
+    'dynamodb:PutItem DevicesTable',
+    'dynamodb:UpdateItem ProvisioningTable',
+  ],
   'not-found': [],
   'get-stats': ['dynamodb:Query StatsTable'],
   'rollup-stats': [
@@ -448,13 +463,19 @@ describe('least privilege and data protection in the packaged template', () => {
     }
   });
 
-  it('throttles the API per stage and public /health on its own, with a small reserved concurrency', () => {
+  it('throttles the API per stage and public /health and /api/provision on their own, with a small reserved concurrency', () => {
     const [, deployment] = resourcesOfType(template, 'AWS::ApiGateway::Deployment')[0] ?? [];
     expect(deployment?.Properties?.StageDescription).toMatchObject({
       ThrottlingRateLimit: 50,
       ThrottlingBurstLimit: 100,
       MethodSettings: [
         { ResourcePath: '/~1health', HttpMethod: 'GET', ThrottlingRateLimit: 5, ThrottlingBurstLimit: 10 },
+        {
+          ResourcePath: '/~1api~1provision',
+          HttpMethod: 'POST',
+          ThrottlingRateLimit: 2,
+          ThrottlingBurstLimit: 10,
+        },
       ],
     });
     expect(template.Resources.HealthLambdaFunction?.Properties?.ReservedConcurrentExecutions).toBe(2);

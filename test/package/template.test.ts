@@ -116,13 +116,19 @@ describe('the packaged CloudFormation template (serverless package, no AWS crede
     });
   });
 
-  it('puts every route but /health and the 404 fallback behind the Lambda authorizer', () => {
+  it('puts every route but /health, the 404 fallback and /api/provision behind the Lambda authorizer', () => {
     const methods = resourcesOfType(template, 'AWS::ApiGateway::Method');
     const open = methods
       .filter(([, method]) => method.Properties?.AuthorizationType !== 'CUSTOM')
       .map(([id]) => id);
     expect(open.sort()).toEqual(
-      ['ApiGatewayMethodAny', 'ApiGatewayMethodHealthGet', 'ApiGatewayMethodProxyVarAny'].sort(),
+      // POST /api/provision is authenticated by the provisioning key it carries (its handler checks it).
+      [
+        'ApiGatewayMethodAny',
+        'ApiGatewayMethodHealthGet',
+        'ApiGatewayMethodProxyVarAny',
+        'ApiGatewayMethodApiProvisionPost',
+      ].sort(),
     );
     const [, authorizer] = resourcesOfType(template, 'AWS::ApiGateway::Authorizer')[0] ?? [];
     expect(authorizer?.Properties).toMatchObject({ Type: 'TOKEN', AuthorizerResultTtlInSeconds: 30 });

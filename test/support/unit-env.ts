@@ -11,6 +11,7 @@ Object.assign(process.env, {
   KEYS_TABLE: 'unit-keys',
   AUDIT_TABLE: 'unit-audit',
   IDEMPOTENCY_TABLE: 'unit-idempotency',
+  PROVISIONING_TABLE: 'unit-provisioning',
   INGEST_BUCKET: 'unit-ingest',
   STATS_TABLE: 'unit-stats',
   ALERTS_TABLE: 'unit-alerts',

@@ -7,6 +7,7 @@ const valid = {
   KEYS_TABLE: 'k',
   AUDIT_TABLE: 'a',
   IDEMPOTENCY_TABLE: 'idem',
+  PROVISIONING_TABLE: 'prov',
   INGEST_BUCKET: 'ingest',
   READINGS_QUEUE_URL: 'http://localhost:9324/000000000000/q',
   READINGS_DLQ_URL: 'http://localhost:9324/000000000000/dlq',
@@ -27,6 +28,8 @@ describe('loadConfig', () => {
     expect(config.MAX_READINGS_PER_REQUEST).toBe(1000);
     expect(config.MAX_BODY_BYTES).toBe(1_000_000);
     expect(config.MAX_FREEFORM_BYTES).toBe(16_384);
+    expect(config.MAX_PROVISION_FAILURES).toBe(10);
+    expect(config.PROVISION_FAILURE_WINDOW_SECONDS).toBe(900);
   });
 
   it('treats empty strings (settings a stage does not use) as unset', () => {

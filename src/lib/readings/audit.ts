@@ -92,9 +92,21 @@ export async function listAudit(limit: number, days: number, cursor?: string): P
       }),
     );
     for (const item of Items) {
-      const { requestId, actor, route, deviceId, rows, action, target, at } = item as ListedEntry &
-        Pick<AuditEntry, 'at'>;
-      data.push({ requestId, actor, route, deviceId, rows, action, target, at: new Date(at).toISOString() });
+      const { requestId, actor, route, deviceId, rows, action, target, outcome, keyId, sourceIp, at } =
+        item as ListedEntry & Pick<AuditEntry, 'at' | 'outcome' | 'keyId' | 'sourceIp'>;
+      data.push({
+        requestId,
+        actor,
+        route,
+        deviceId,
+        rows,
+        action,
+        ...(target === undefined ? {} : { target }),
+        ...(outcome === undefined ? {} : { outcome }),
+        ...(keyId === undefined ? {} : { keyId }),
+        ...(sourceIp === undefined ? {} : { sourceIp }),
+        at: new Date(at).toISOString(),
+      });
     }
     if (LastEvaluatedKey) {
       startKey = LastEvaluatedKey;
