@@ -13,6 +13,7 @@ Object.assign(process.env, {
   IDEMPOTENCY_TABLE: 'unit-idempotency',
   INGEST_BUCKET: 'unit-ingest',
   STATS_TABLE: 'unit-stats',
+  AGGREGATES_TABLE: 'unit-aggregates',
   IMAGES_TABLE: 'unit-images',
   IMAGES_BUCKET: 'unit-images',
   READINGS_QUEUE_URL: 'http://127.0.0.1:9/000000000000/unit-readings',

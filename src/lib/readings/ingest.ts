@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { sealPartials } from '../aggregates/partials';
 import { MAX_SQS_MESSAGE_BYTES, sendMessages, sqsMessageBytes } from '../aws/sqs-batch';
 import { config } from '../config';
 import { currentDataKey } from '../crypto/data-keys';
@@ -103,7 +104,8 @@ export async function acceptReadings(request: IngestRequest): Promise<{ ids: str
     action: 'write',
   };
   const header = { deviceId, batchId, arrivedAt };
-  const message = readingsMessage({ ...header, keyId }, await sealAll(request, ids, dataKey), audit);
+  const agg = sealPartials(dataKey, header, readings);
+  const message = readingsMessage({ ...header, keyId }, await sealAll(request, ids, dataKey), audit, agg);
   const attributes = { [CORRELATION_ATTRIBUTE]: { DataType: 'String', StringValue: request.requestId } };
   let body = JSON.stringify(message);
   const spilled = sqsMessageBytes({ body, attributes }) > MAX_SQS_MESSAGE_BYTES;

@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { type SealedPartials, sealedPartialsSchema } from '../aggregates/message-field';
 import { sealMany } from '../crypto/cipher';
 import { readingAad } from './rows';
 
@@ -7,7 +8,7 @@ import { readingAad } from './rows';
 // enqueued whole or not at all: inline when it fits SQS's 1 MiB, otherwise the same message is stored
 // in the ingest bucket and the queue carries a pointer to it (the claim-check pattern).
 //
-//   v2 inline:  {v:2, deviceId, batchId, arrivedAt, keyId, readings:[{id, rt, it, iv, ct, pv?}], audit?}
+//   v2 inline:  {v:2, deviceId, batchId, arrivedAt, keyId, readings:[{id, rt, it, iv, ct, pv?}], audit?, agg?}
 //   v2 spilled: {v:2, deviceId, batchId, arrivedAt, spilled:{key, bytes, sha256}}
 //   v1 (still consumed, e.g. from the dead-letter queue): one of several messages of a request, with
 //   seq and a message-wide verifierId.
@@ -50,6 +51,8 @@ const inlineMessageSchema = z.object({
   readings: z.array(sealedReadingSchema).min(1),
   /** The request's audit entry travels with its data, so it is stored exactly when the data is. */
   audit: auditEntrySchema.optional(),
+  /** Sealed minute partials of its readings without a db_password (src/lib/aggregates). */
+  agg: sealedPartialsSchema.optional(),
 });
 export type InlineMessage = z.infer<typeof inlineMessageSchema>;
 
@@ -84,6 +87,7 @@ export interface ReadingsBatch {
   keyId: string;
   readings: SealedReading[];
   audit?: AuditEntry;
+  agg?: SealedPartials;
 }
 
 export type QueuedMessage =
@@ -121,6 +125,7 @@ function toBatch(message: InlineMessage | z.infer<typeof legacyMessageSchema>): 
         : message.readings,
   };
   if (message.audit) batch.audit = message.audit;
+  if ('agg' in message && message.agg) batch.agg = message.agg;
   return batch;
 }
 
@@ -129,8 +134,9 @@ export function readingsMessage(
   header: Pick<InlineMessage, 'deviceId' | 'batchId' | 'arrivedAt' | 'keyId'>,
   readings: SealedReading[],
   audit?: AuditEntry,
+  agg?: SealedPartials,
 ): InlineMessage {
-  return { v: MESSAGE_VERSION, ...header, readings, ...(audit ? { audit } : {}) };
+  return { v: MESSAGE_VERSION, ...header, readings, ...(audit ? { audit } : {}), ...(agg ? { agg } : {}) };
 }
 
 export interface ReadingToSeal {
