@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { sealPartials } from '../../src/lib/aggregates/partials';
 import { currentDataKey } from '../../src/lib/crypto/data-keys';
-import { type InlineMessage, readingsMessage, sealReadings } from '../../src/lib/readings/messages';
+import { sealChunks } from '../../src/lib/readings/chunks';
+import { type ChunkedMessage, chunkedMessage } from '../../src/lib/readings/messages';
 import { rowKey } from '../../src/lib/readings/rows';
 
 // Random readings with numeric fields at known dot paths, and what their aggregates must be,
@@ -93,32 +94,35 @@ export function expectSameBuckets(
   });
 }
 
-/** A readings message as ingest builds it, aggregates included (no readings with a password). */
+/** A readings message as ingest builds it, aggregates included (readings with a password are left out of them). */
 export async function aggregatedMessage(
   deviceId: string,
   readings: readonly RawReading[],
-): Promise<InlineMessage> {
+): Promise<ChunkedMessage> {
   const { keyId, key } = await currentDataKey(readings.length);
   const batchId = `b${randomBytes(8).toString('hex')}`;
   const arrivedAt = Date.now();
-  const sealed = sealReadings(
+  const header = { deviceId, batchId, arrivedAt };
+  const chunks = sealChunks(
     rowKey(key, deviceId),
-    deviceId,
-    readings.map((reading, index) => ({
-      id: `${batchId}-${index}`,
-      relativeTime: index,
+    header,
+    readings.map((reading, number) => ({
+      number,
+      relativeTime: number,
       interrogatorTime: reading.t * 1000,
       freeform: reading.freeform,
     })),
+    0,
   );
   const agg = sealPartials(
     key,
-    { deviceId, batchId, arrivedAt },
+    header,
     readings.map((reading) => ({
       interrogatorTime: reading.t * 1000,
       freeform: reading.freeform,
       password: reading.password,
     })),
   );
-  return readingsMessage({ deviceId, batchId, arrivedAt, keyId }, sealed, undefined, agg);
+  const latest = { t: arrivedAt, rt: readings.length - 1, id: `${batchId}-${readings.length - 1}` };
+  return chunkedMessage({ ...header, keyId, latest }, chunks, undefined, agg);
 }

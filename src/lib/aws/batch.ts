@@ -116,7 +116,11 @@ export async function batchGet(
   table: string,
   keys: readonly Item[],
   keyAttributes: readonly string[],
-  options: BatchOptions & { projection?: string; names?: Record<string, string>; consistentRead?: boolean } = {},
+  options: BatchOptions & {
+    projection?: string;
+    names?: Record<string, string>;
+    consistentRead?: boolean;
+  } = {},
 ): Promise<Item[]> {
   const unique = new Map<string, Item>();
   for (const key of keys) unique.set(keyString(table, key, keyAttributes), key);

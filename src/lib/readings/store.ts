@@ -1,10 +1,14 @@
 import { storePartials } from '../aggregates/partials';
 import { batchPut, type PutWrite } from '../aws/batch';
+import { mapConcurrent } from '../aws/concurrency';
+import { deadlineSignal } from '../aws/retry';
 import { config } from '../config';
 import { logger } from '../logger';
 import { count, MetricName } from '../observability';
 import { auditItem } from './audit';
-import { parseQueuedMessage, parseSpilledBody, type ReadingsBatch } from './messages';
+import { type ChunkItem, chunkSortKey } from './chunks';
+import { recordLatest } from './latest';
+import { parseQueuedMessage, parseSpilledBody, type ReadingsBatch, readingsIn } from './messages';
 import {
   type ArrivalItem,
   arrivalSortKey,
@@ -26,12 +30,26 @@ const READINGS_KEY = ['deviceId', 'sk'] as const;
 const AUDIT_KEY = ['day', 'entryKey'] as const;
 
 /**
- * Items a batch becomes, in two steps: its readings, then its arrival entry (and audit entry), which
- * is written only once every reading is, so an arrival entry never names a row that is not there.
- * Ids come from the message, so a redelivery rewrites the same items.
+ * Items a batch becomes, in two steps: its readings (chunks, or one item per reading for messages
+ * from before chunks), then its arrival entry (and audit entry), which is written only once every
+ * reading is, so an arrival entry never names a row that is not there. Keys come from the message, so
+ * a redelivery rewrites the same items.
  */
 export function itemsOf(batch: ReadingsBatch): { readings: PutWrite[]; after: PutWrite[] } {
   const retention = expiresAt(batch.arrivedAt, config.READINGS_RETENTION_DAYS);
+  const chunks: ChunkItem[] = batch.chunks.map((chunk) => ({
+    deviceId: batch.deviceId,
+    sk: chunkSortKey(chunk.lo, batch.batchId, chunk.part),
+    n: chunk.n,
+    hi: chunk.hi,
+    at: batch.arrivedAt,
+    kid: batch.keyId,
+    ...(chunk.pv ? { pv: chunk.pv } : {}),
+    ix: Buffer.from(chunk.ix, 'base64'),
+    iv: Buffer.from(chunk.iv, 'base64'),
+    ct: Buffer.from(chunk.ct, 'base64'),
+    ...(retention ? { expiresAt: retention } : {}),
+  }));
   const readings: ReadingItem[] = batch.readings.map((reading) => ({
     deviceId: batch.deviceId,
     sk: readingSortKey(reading.rt, reading.id),
@@ -48,7 +66,9 @@ export function itemsOf(batch: ReadingsBatch): { readings: PutWrite[]; after: Pu
   const arrival: ArrivalItem = {
     deviceId: arrivalsPartition(batch.deviceId),
     sk: arrivalSortKey(batch.arrivedAt, batch.batchId, batch.seq),
-    rows: readings.map((reading) => reading.sk),
+    ...(chunks.length > 0
+      ? { chunks: chunks.map((chunk) => chunk.sk), n: readingsIn(batch) }
+      : { rows: readings.map((reading) => reading.sk) }),
     ...(retention ? { expiresAt: retention } : {}),
   };
   const put = (item: object): PutWrite => ({
@@ -59,7 +79,7 @@ export function itemsOf(batch: ReadingsBatch): { readings: PutWrite[]; after: Pu
   const after = [put(arrival)];
   if (batch.audit)
     after.push({ table: config.AUDIT_TABLE, item: auditItem(batch.audit), keyAttributes: AUDIT_KEY });
-  return { readings: readings.map(put), after };
+  return { readings: [...chunks.map(put), ...readings.map(put)], after };
 }
 
 type Opened = { ok: true; batch: ReadingsBatch } | { ok: false; malformed: boolean };
@@ -101,7 +121,7 @@ export async function storeMessages(messages: QueuedMessage[], deadline: number)
   const readingWrites: Write[] = [];
   const afterWrites: Write[] = [];
   const readingsOf = new Map<string, number>();
-  const batches: Array<ReadingsBatch & { messageId: string }> = [];
+  const batches = new Map<string, ReadingsBatch>();
   let malformed = 0;
   opened.forEach((result, index) => {
     const { messageId } = messages[index] as QueuedMessage;
@@ -110,8 +130,8 @@ export async function storeMessages(messages: QueuedMessage[], deadline: number)
       if (result.malformed) malformed += 1;
       return;
     }
-    readingsOf.set(messageId, result.batch.readings.length);
-    batches.push({ ...result.batch, messageId });
+    readingsOf.set(messageId, readingsIn(result.batch));
+    batches.set(messageId, result.batch);
     const { readings, after } = itemsOf(result.batch);
     for (const write of readings) readingWrites.push({ ...write, messageId });
     for (const write of after) afterWrites.push({ ...write, messageId });
@@ -122,9 +142,21 @@ export async function storeMessages(messages: QueuedMessage[], deadline: number)
   for (const write of await batchPut(ready, { deadline, concurrency: 4 }))
     failed.add((write as Write).messageId);
   const writes = [...readingWrites, ...ready];
-  // Aggregates once a message's readings are stored; a failure redelivers the message (rewrites are idempotent).
-  const readingsStored = batches.filter((batch) => !failed.has(batch.messageId));
-  for (const messageId of await storePartials(readingsStored, deadline)) failed.add(messageId);
+  // Last, the device's latest reading: only once the rows it names are stored.
+  await mapConcurrent([...batches], 4, async ([messageId, batch]) => {
+    if (failed.has(messageId) || !batch.latest) return;
+    try {
+      await recordLatest(batch.deviceId, batch.latest, deadlineSignal(deadline));
+    } catch (error) {
+      logger.warn('latest reading not recorded', { messageId, errorName: (error as Error).name });
+      failed.add(messageId);
+    }
+  });
+  // Aggregates once a message's readings are stored; a failure redelivers it (every write is idempotent).
+  const aggregated = [...batches]
+    .filter(([id]) => !failed.has(id))
+    .map(([messageId, batch]) => ({ ...batch, messageId }));
+  for (const messageId of await storePartials(aggregated, deadline)) failed.add(messageId);
 
   let stored = 0;
   let storedMessages = 0;
