@@ -45,6 +45,22 @@ const deliver = async (bodies: string[]) =>
     deadline(),
   );
 
+/**
+ * Compacts until the device has no pending partial of a closed hour left. The stack's own scheduled
+ * run may compact at the same moment: both stay correct, but conflicting transactions wait for a run.
+ */
+async function compactFully(deviceId: string, closedBefore: number) {
+  const results = [];
+  for (let run = 0; run < 5; run += 1) {
+    results.push(await compactAggregates(new Date()));
+    const pending = (await partialItems(deviceId)).filter(
+      (item) => item.pending !== undefined && Number(String(item.sk).slice(2, 15)) < closedBefore,
+    );
+    if (pending.length === 0) return results;
+  }
+  throw new Error(`partials still pending after 5 runs: ${JSON.stringify(results)}`);
+}
+
 async function partialItems(deviceId: string) {
   const { Items = [] } = await dynamo.send(
     new QueryCommand({
@@ -150,7 +166,7 @@ describe('aggregates against DynamoDB Local', () => {
     expect(await deliver([body, body])).toEqual([]);
     expect(await deliver([body])).toEqual([]);
     await expectMatches(deviceId, readings, from, now);
-    await compactAggregates(new Date());
+    await compactFully(deviceId, currentHour);
     expect((await partialItems(deviceId)).every((item) => item.pending === undefined)).toBe(true);
     // Delivered again days later (SQS redelivery, a DLQ redrive): the tombstones keep it out.
     expect(await deliver([body])).toEqual([]);
@@ -236,7 +252,7 @@ describe('aggregates against DynamoDB Local', () => {
       expectSameBuckets(answer.data, expectedBuckets(readings, field, from, now, HOUR));
     }
 
-    await compactAggregates(new Date());
+    await compactFully(deviceId, currentHour);
     expect((await partialItems(deviceId)).every((item) => item.pending === undefined)).toBe(true);
     const state = await dynamo.send(
       new GetCommand({

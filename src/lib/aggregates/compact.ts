@@ -211,7 +211,7 @@ async function compactDevice(deviceId: string, boundary: number, tags: () => Pro
           outcome = await mergeGroup(deviceId, hour, group, tagKeyValue as Buffer);
           return outcome === 'conflict' ? pending : [];
         },
-        { attempts: 3, baseDelayMs: 50, maxDelayMs: 500 },
+        { attempts: 5, baseDelayMs: 100, maxDelayMs: 1_000 },
       );
       if (outcome === 'merged') {
         result.compacted += group.length;
