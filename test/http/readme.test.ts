@@ -167,6 +167,7 @@ describe('README.md examples', () => {
     expect([...new Set(checked.map((block) => block.section))]).toEqual([
       'The two commands',
       'Readings API',
+      'Aggregates',
       'Devices and access',
       'Images',
       'Invoking one function with a sample event',

@@ -30,7 +30,7 @@ import {
   summaryShape,
   tagKey,
 } from './sealed';
-import { mergeStat, type Partial } from './stats';
+import { mergeStat, type Partial, type Stat } from './stats';
 import { AGGREGATE_KEY, livePartials, openOrReport } from './store';
 
 // Compaction: minute partials of closed hours → the field's hour summary (minute slots), day
@@ -62,6 +62,22 @@ type Outcome = 'merged' | 'conflict' | 'unreadable';
 
 const expiry = (levelEnd: number, retentionDays: number) =>
   retentionDays > 0 ? Math.floor(levelEnd / 1000) + retentionDays * 86_400 : undefined;
+
+type Level = 'hour' | 'day' | 'field';
+
+/** Adds one minute's stat to an hour summary (its minute slot), a day summary (its hour slot) or a catalogue entry. */
+function addTo(content: Summary | CatalogueEntry, level: Level, minute: number, stat: Stat): void {
+  if ('count' in content) {
+    content.count += stat[0];
+    return;
+  }
+  const slot = String(
+    level === 'hour'
+      ? (minute - floorTo(minute, HOUR_MS)) / MINUTE_MS
+      : (floorTo(minute, HOUR_MS) - floorTo(minute, DAY_MS)) / HOUR_MS,
+  );
+  content.slots[slot] = mergeStat(content.slots[slot], stat);
+}
 
 /** Merges one group of partials of one hour; 'conflict' when another writer changed something first. */
 async function mergeGroup(
@@ -116,14 +132,8 @@ async function mergeGroup(
   }
   for (const { minute, partial } of group) {
     for (const [field, stat] of partial) {
-      for (const target of targets.filter((candidate) => candidate.field === field)) {
-        const content = contents.get(target.sk) as Summary | CatalogueEntry;
-        if ('count' in content) content.count += stat[0];
-        else {
-          const slot = String(target.kind === 'hour' ? (minute - hour) / MINUTE_MS : (hour - day) / HOUR_MS);
-          content.slots[slot] = mergeStat(content.slots[slot], stat);
-        }
-      }
+      for (const target of targets.filter((candidate) => candidate.field === field))
+        addTo(contents.get(target.sk) as Summary | CatalogueEntry, target.kind, minute, stat);
     }
   }
 
@@ -252,4 +262,50 @@ export async function compactAggregates(at: Date): Promise<CompactionResult> {
   count(MetricName.AggregatesCompacted, total.compacted);
   logger.info('aggregates compacted', { ...total });
   return total;
+}
+
+/**
+ * The compacted form of one field's minute stats, as compaction would leave it (hour and day summaries,
+ * catalogue entry), sealed and ready to put: for tools that seed history straight into the table
+ * (bench/), never for a device that already has summaries of that field.
+ */
+export async function compactedItems(
+  deviceId: string,
+  field: string,
+  minutes: ReadonlyMap<number, Stat>,
+): Promise<Array<Record<string, unknown>>> {
+  const tag = fieldTag((await tagKey({ create: true })) as Buffer, deviceId, field);
+  const contents = new Map<string, { level: Level; end: number; content: Summary | CatalogueEntry }>();
+  const at = (sk: string, level: Level, end: number) => {
+    let entry = contents.get(sk);
+    if (!entry) {
+      entry = { level, end, content: level === 'field' ? { field, count: 0 } : { field, slots: {} } };
+      contents.set(sk, entry);
+    }
+    return entry;
+  };
+  for (const [minute, stat] of minutes) {
+    const hour = floorTo(minute, HOUR_MS);
+    const day = floorTo(minute, DAY_MS);
+    addTo(at(hourSortKey(tag, hour), 'hour', hour + HOUR_MS).content, 'hour', minute, stat);
+    addTo(at(daySortKey(tag, day), 'day', day + DAY_MS).content, 'day', minute, stat);
+    addTo(at(fieldSortKey(tag), 'field', 0).content, 'field', minute, stat);
+  }
+  const { keyId, key } = await currentDataKey(contents.size);
+  return [...contents].map(([sk, { level, end, content }]) => {
+    const levelExpiry =
+      level === 'hour'
+        ? expiry(end, config.AGGREGATES_HOUR_RETENTION_DAYS)
+        : level === 'day'
+          ? expiry(end, config.AGGREGATES_DAY_RETENTION_DAYS)
+          : undefined;
+    return {
+      deviceId,
+      sk,
+      kid: keyId,
+      ...sealJson(key, deviceId, sk, content),
+      v: 1,
+      ...(levelExpiry === undefined ? {} : { expiresAt: levelExpiry }),
+    };
+  });
 }

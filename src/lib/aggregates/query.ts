@@ -107,37 +107,44 @@ export async function queryAggregates(request: AggregatesRequest): Promise<Aggre
   const step = request.step ?? chooseStep(request.from, request.to);
   const { start, end } = alignedRange(request.from, request.to, step);
   const tags = await tagKey({ create: false });
+  const minuteDetail = needsMinuteDetail(step);
+  const [span, slot, sortKey] = minuteDetail
+    ? [HOUR_MS, MINUTE_MS, hourSortKey]
+    : [DAY_MS, HOUR_MS, daySortKey];
+  // With no tag key yet, nothing has ever been compacted: partials are all there is.
+  const readSummaries = async (): Promise<SealedItem[]> => {
+    if (!tags) return [];
+    const tag = fieldTag(tags, deviceId, field);
+    return (await queryAll({
+      TableName: config.AGGREGATES_TABLE,
+      KeyConditionExpression: 'deviceId = :device AND sk BETWEEN :from AND :to',
+      ExpressionAttributeValues: {
+        ':device': deviceId,
+        ':from': sortKey(tag, floorTo(start, span)),
+        ':to': sortKey(tag, floorTo(end - 1, span)),
+      },
+      ConsistentRead: true,
+    })) as unknown as SealedItem[];
+  };
+  // Both reads fall between snapshot's two reads of the compaction count: in parallel they still see
+  // the same compactions.
   return snapshot(deviceId, async () => {
     const buckets = new Buckets(start, end, STEPS[step]);
-    // With no tag key yet, nothing has ever been compacted: partials are all there is.
-    if (tags) {
-      const tag = fieldTag(tags, deviceId, field);
-      const minuteDetail = needsMinuteDetail(step);
-      const [span, slot, sortKey] = minuteDetail
-        ? [HOUR_MS, MINUTE_MS, hourSortKey]
-        : [DAY_MS, HOUR_MS, daySortKey];
-      const summaries = (await queryAll({
-        TableName: config.AGGREGATES_TABLE,
-        KeyConditionExpression: 'deviceId = :device AND sk BETWEEN :from AND :to',
-        ExpressionAttributeValues: {
-          ':device': deviceId,
-          ':from': sortKey(tag, floorTo(start, span)),
-          ':to': sortKey(tag, floorTo(end - 1, span)),
-        },
-        ConsistentRead: true,
-      })) as unknown as SealedItem[];
-      for (const item of summaries) {
-        const time = summaryTime(item.sk);
-        const summary = await openOrReport(item, (key) => openJson(key, item, summaryShape));
-        if (!summary || summary.field !== field) {
-          buckets.spoil(time, time + span);
-          continue;
-        }
-        for (const [index, stat] of Object.entries(summary.slots))
-          buckets.add(time + Number(index) * slot, stat);
+    const [summaries, partials] = await Promise.all([
+      readSummaries(),
+      livePartials(deviceId, partialRange(start, end)),
+    ]);
+    for (const item of summaries) {
+      const time = summaryTime(item.sk);
+      const summary = await openOrReport(item, (key) => openJson(key, item, summaryShape));
+      if (!summary || summary.field !== field) {
+        buckets.spoil(time, time + span);
+        continue;
       }
+      for (const [index, stat] of Object.entries(summary.slots))
+        buckets.add(time + Number(index) * slot, stat);
     }
-    for (const item of await livePartials(deviceId, partialRange(start, end))) {
+    for (const item of partials) {
       const minute = minuteOfPartial(item.sk);
       const partial = await openOrReport(item, (key) => openJson(key, item, partialShape));
       if (!partial) {

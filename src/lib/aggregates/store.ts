@@ -85,10 +85,10 @@ async function compactions(deviceId: string): Promise<number> {
 }
 
 /**
- * Runs reads of summaries and partials as one snapshot: if a compaction committed meanwhile (a
- * partial may have moved into a summary between the two reads), they are read again. Summaries are
- * read before partials, and both strongly consistently, so without a compaction in between every
- * partial is counted exactly once.
+ * Runs reads of summaries and partials as one snapshot: every read strongly consistent (partials
+ * listed by the index are re-read from the table) and made between two reads of the device's
+ * compaction count. Unchanged, no compaction committed in between, so each partial was either merged
+ * before all the reads or pending throughout: counted exactly once. Changed, everything is read again.
  */
 export async function snapshot<T>(deviceId: string, read: () => Promise<T>): Promise<T> {
   let result: { value: T } | undefined;
