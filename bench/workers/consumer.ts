@@ -48,7 +48,7 @@ serveWorker<ConsumerInput, ConsumerOutput>(async (input, progress) => {
   const { config } = await import('../../src/lib/config');
   const { currentDataKey } = await import('../../src/lib/crypto/data-keys');
   const { passwordKey, verifierId } = await import('../../src/lib/crypto/passwords');
-  const { chunkedMessage } = await import('../../src/lib/readings/messages');
+  const { chunkedMessage, parseQueuedMessage } = await import('../../src/lib/readings/messages');
   const { sealRequest } = await import('../../src/lib/readings/ingest');
   const { itemsOf } = await import('../../src/lib/readings/store');
   const { rowKey } = await import('../../src/lib/readings/rows');
@@ -156,9 +156,11 @@ serveWorker<ConsumerInput, ConsumerOutput>(async (input, progress) => {
           let elapsed: number;
           if (mode === 'raw') {
             const bodies = await makeBodies();
-            const items = bodies.flatMap((body) =>
-              itemsOf({ ...JSON.parse(body), seq: 0 }).readings.map((entry) => entry.item),
-            );
+            const items = bodies.flatMap((body) => {
+              const parsed = parseQueuedMessage(body);
+              if (parsed.kind !== 'batch') throw new Error('bench messages are inline');
+              return itemsOf(parsed.batch).readings.map((entry) => entry.item);
+            });
             const started = performance.now();
             await rawWrite(items);
             elapsed = performance.now() - started;

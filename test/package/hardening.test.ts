@@ -29,6 +29,7 @@ const expectedGrants: Record<string, string[]> = {
   authorize: ['dynamodb:GetItem DevicesTable', 'ssm:GetParameter ssm:/sensorcloud/dev/admin-token'],
   'manage-devices': [
     'dynamodb:GetItem DevicesTable',
+    'dynamodb:GetItem ReadingsTable',
     'dynamodb:PutItem DevicesTable',
     'dynamodb:Query DevicesTable/index/byKind',
     'dynamodb:UpdateItem DevicesTable',
@@ -55,6 +56,7 @@ const expectedGrants: Record<string, string[]> = {
     'dynamodb:PutItem AggregatesTable',
     'dynamodb:PutItem AuditTable',
     'dynamodb:PutItem ReadingsTable',
+    'dynamodb:UpdateItem ReadingsTable',
     'kms:Decrypt DataKey',
     's3:GetObject s3:sensorcloud-dev-ingest-sensorcloud/readings/*',
     'sqs:DeleteMessage ReadingsQueue',

@@ -19,7 +19,10 @@ export async function sealedMessage(
   deviceId: string,
   count: number,
   firstRelativeTime = 0,
-  freeform: (index: number) => unknown = (index) => ({ n: index }),
+  {
+    freeform = (index) => ({ n: index }),
+    relativeTime = (index) => firstRelativeTime + index,
+  }: { freeform?: (index: number) => unknown; relativeTime?: (index: number) => number } = {},
 ): Promise<ChunkedMessage> {
   const { keyId, key } = await currentDataKey(count);
   const batchId = `b${randomBytes(8).toString('hex')}`;
@@ -29,13 +32,13 @@ export async function sealedMessage(
     { deviceId, batchId, arrivedAt },
     Array.from({ length: count }, (_, number) => ({
       number,
-      relativeTime: firstRelativeTime + number,
+      relativeTime: relativeTime(number),
       interrogatorTime: 1_000 + number,
       freeform: freeform(number),
     })),
     0,
   );
-  const latest = { t: arrivedAt, rt: firstRelativeTime + count - 1, id: `${batchId}-${count - 1}` };
+  const latest = { t: arrivedAt, rt: relativeTime(count - 1), id: `${batchId}-${count - 1}` };
   return chunkedMessage({ deviceId, batchId, arrivedAt, keyId, latest }, chunks);
 }
 
