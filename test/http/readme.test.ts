@@ -167,8 +167,8 @@ describe('README.md examples', () => {
     expect([...new Set(checked.map((block) => block.section))]).toEqual([
       'The two commands',
       'Readings API',
-      'Aggregates',
       'Devices and access',
+      'Aggregates',
       'Images',
       'Invoking one function with a sample event',
     ]);
