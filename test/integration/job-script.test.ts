@@ -43,7 +43,9 @@ describe('npm run job', () => {
   it('names the jobs when NAME is missing, unknown or not scheduled', async () => {
     const missing = await job([]);
     expect(missing.code).toBe(2);
-    expect(missing.stderr).toMatch(/one of: compact-aggregates, detect-silent-devices, redrive-dlq, rollup-stats/);
+    expect(missing.stderr).toMatch(
+      /one of: compact-aggregates, detect-silent-devices, redrive-dlq, rollup-stats/,
+    );
     const unknown = await job(['compact-everything']);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toMatch(
