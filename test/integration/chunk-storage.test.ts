@@ -1,11 +1,12 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { config } from '../../src/lib/config';
 import { CHUNK_SPAN } from '../../src/lib/readings/chunks';
 import type { ReadingsPage, Window } from '../../src/lib/readings/query';
 import { arrivalsPartition } from '../../src/lib/readings/rows';
 import { injectFaults } from '../support/faults';
 import { idsOf, itemsInPartition, sealedMessage, sealedMessageV2, storedReadings } from '../support/readings';
+import { incompressibleText } from '../support/text';
 
 // Issue 13: readings stored as chunks keep every promise of the readings API, through DynamoDB Local:
 // chunk boundaries, cursors inside chunks, rows stored before chunks read in the same answers,
@@ -61,15 +62,23 @@ async function allPages(app: App, deviceId: string, window: Window, limit: numbe
 
 const all = { kind: 'all' } as const;
 
+/** Every item of a partition (all pages: chunks of large readings pass DynamoDB's 1 MB per page). */
 async function chunkItems(app: App, deviceId: string) {
-  const { Items = [] } = await app.dynamo.send(
-    new QueryCommand({
-      TableName: config.READINGS_TABLE,
-      KeyConditionExpression: 'deviceId = :d',
-      ExpressionAttributeValues: { ':d': deviceId },
-    }),
-  );
-  return Items;
+  const items: Array<Record<string, unknown>> = [];
+  let start: Record<string, unknown> | undefined;
+  do {
+    const page = await app.dynamo.send(
+      new QueryCommand({
+        TableName: config.READINGS_TABLE,
+        KeyConditionExpression: 'deviceId = :d',
+        ExpressionAttributeValues: { ':d': deviceId },
+        ExclusiveStartKey: start,
+      }),
+    );
+    items.push(...(page.Items ?? []));
+    start = page.LastEvaluatedKey;
+  } while (start);
+  return items;
 }
 
 describe('readings stored as chunks', () => {
@@ -87,6 +96,22 @@ describe('readings stored as chunks', () => {
     // Across pages, relative times only grow (one chunk, in relative-time order).
     const times = rows.map((row) => row.relative_timestamp);
     expect(times).toEqual([...times].sort((a, b) => a - b));
+  });
+
+  it('splits a request of large incompressible readings into items DynamoDB accepts, and reads them back', async () => {
+    const app = await container();
+    const deviceId = newDevice();
+    const blobs = Array.from({ length: 120 }, () => incompressibleText(14_000));
+    const message = await sealedMessage(deviceId, blobs.length, 0, {
+      freeform: (index) => ({ blob: blobs[index] }),
+    });
+    expect(message.chunks.length).toBeGreaterThanOrEqual(7);
+    await store(app, message);
+    const items = await chunkItems(app, deviceId);
+    expect(items).toHaveLength(message.chunks.length);
+    for (const item of items) expect((item.ct as Uint8Array).length).toBeLessThan(300_000);
+    const { rows } = await allPages(app, deviceId, all, 1_000);
+    expect(rows.map((row) => (row.freeform as { blob: string }).blob)).toEqual(blobs);
   });
 
   it('answers windows that start or end inside a chunk and across bucket edges exactly', async () => {
@@ -295,7 +320,7 @@ describe('readings stored as chunks', () => {
     // (The chunk sealed under the pretended verifier does not open: it is never decrypted, only counted.)
   });
 
-  it('keeps each device’s latest reading in one item, moved only forward', async () => {
+  it('keeps each device’s latest reading one cheap read away, never moved backwards', async () => {
     const app = await container();
     const deviceId = newDevice();
     expect(await app.latest.latestReading(deviceId)).toBeNull();
@@ -309,13 +334,14 @@ describe('readings stored as chunks', () => {
       id: newer.latest.id,
       relative_timestamp: newer.latest.rt,
     });
-    const { Item } = await app.dynamo.send(
-      new GetCommand({
-        TableName: config.READINGS_TABLE,
-        Key: { deviceId: `${deviceId}#latest`, sk: 'latest' },
-      }),
-    );
-    expect(Object.keys(Item ?? {}).sort()).toEqual(['deviceId', 'id', 'rt', 'sk', 't']);
+    // One small item per message under <device>#latest, nothing of the readings' content.
+    const items = await chunkItems(app, `${deviceId}#latest`);
+    expect(items).toHaveLength(2);
+    for (const item of items) expect(Object.keys(item).sort()).toEqual(['deviceId', 'rt', 'sk']);
+    // Redelivered, the older message changes nothing.
+    await store(app, older);
+    expect(await chunkItems(app, `${deviceId}#latest`)).toHaveLength(2);
+    expect((await app.latest.latestReading(deviceId))?.id).toBe(newer.latest.id);
   });
 
   it('finds maxtime in a chunk whose lowest time is below another chunk’s', async () => {

@@ -29,9 +29,9 @@ const expectedGrants: Record<string, string[]> = {
   authorize: ['dynamodb:GetItem DevicesTable', 'ssm:GetParameter ssm:/sensorcloud/dev/admin-token'],
   'manage-devices': [
     'dynamodb:GetItem DevicesTable',
-    'dynamodb:GetItem ReadingsTable',
     'dynamodb:PutItem DevicesTable',
     'dynamodb:Query DevicesTable/index/byKind',
+    'dynamodb:Query ReadingsTable',
     'dynamodb:UpdateItem DevicesTable',
   ],
   'ingest-readings': [
@@ -56,7 +56,6 @@ const expectedGrants: Record<string, string[]> = {
     'dynamodb:PutItem AggregatesTable',
     'dynamodb:PutItem AuditTable',
     'dynamodb:PutItem ReadingsTable',
-    'dynamodb:UpdateItem ReadingsTable',
     'kms:Decrypt DataKey',
     's3:GetObject s3:sensorcloud-dev-ingest-sensorcloud/readings/*',
     'sqs:DeleteMessage ReadingsQueue',
@@ -229,6 +228,23 @@ describe('least privilege and data protection in the packaged template', () => {
           'passwordGuesses',
           'passwordGuessWindowEnds',
           'passwordVerifiers',
+        ],
+      },
+      StringEqualsIfExists: { 'dynamodb:ReturnValues': ['NONE', 'UPDATED_NEW'] },
+    });
+    // Ingest: a password's verifier and the measured clock, nothing else of the device.
+    const [ingestUpdate] = statementsOf('ingest-readings').filter((statement) =>
+      [statement.Action].flat().includes('dynamodb:UpdateItem'),
+    );
+    expect(ingestUpdate?.Condition).toEqual({
+      'ForAllValues:StringEquals': {
+        'dynamodb:Attributes': [
+          'deviceId',
+          'passwordVerifiers',
+          'clockOffsetMs',
+          'clockOffsetMeasuredAt',
+          'clockSkewFlagged',
+          'clockSkewRejected',
         ],
       },
       StringEqualsIfExists: { 'dynamodb:ReturnValues': ['NONE', 'UPDATED_NEW'] },

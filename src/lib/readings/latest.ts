@@ -1,32 +1,23 @@
-import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { dynamo, writtenIf } from '../aws/dynamo';
+import { QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { dynamo } from '../aws/dynamo';
 import { config } from '../config';
 import type { LatestReading } from './messages';
 
-// Each device's most recent reading (by reading time, reading-time.ts), kept in one small item so a
-// dashboard reads it with one GetItem instead of querying readings:
-//   deviceId = "<deviceId>#latest" | sk = "latest", t, rt, id
-// Written by the consumer after a message's rows are stored, only forward: an older message (delivered
-// late or again) leaves it unchanged.
+// Each device's most recent reading (by reading time, reading-time.ts), one cheap read for dashboards:
+//   deviceId = "<deviceId>#latest" | sk = <13-digit reading time ms>#<reading id>, rt
+// One small item per stored message, written with its arrival entry (after its chunks), so the newest
+// is a Query of one item from the top. Plain puts, not a conditional update of one item: they batch
+// with the message's other writes, a redelivery rewrites the same key, and an older message (delivered
+// late or again) can never move the answer backwards.
 
-const latestKey = (deviceId: string) => ({ deviceId: `${deviceId}#latest`, sk: 'latest' });
+export const latestPartition = (deviceId: string) => `${deviceId}#latest`;
 
-/** Moves the device's latest reading forward to `latest` unless it already is at or past it. */
-export async function recordLatest(deviceId: string, latest: LatestReading, abortSignal?: AbortSignal) {
-  await writtenIf(
-    dynamo.send(
-      new UpdateCommand({
-        TableName: config.READINGS_TABLE,
-        Key: latestKey(deviceId),
-        UpdateExpression: 'SET t = :t, rt = :rt, id = :id',
-        // A tie on time goes to the larger id, so two messages agree whatever order they are stored in.
-        ConditionExpression: 'attribute_not_exists(t) OR t < :t OR (t = :t AND id < :id)',
-        ExpressionAttributeValues: { ':t': latest.t, ':rt': latest.rt, ':id': latest.id },
-      }),
-      { abortSignal },
-    ),
-  );
-}
+/** The latest-reading item of a message. */
+export const latestItem = (deviceId: string, latest: LatestReading) => ({
+  deviceId: latestPartition(deviceId),
+  sk: `${String(Math.max(0, latest.t)).padStart(13, '0')}#${latest.id}`,
+  rt: latest.rt,
+});
 
 export interface LatestReadingView {
   /** Reading time, ISO-8601 UTC. */
@@ -37,10 +28,21 @@ export interface LatestReadingView {
 
 /** The device's most recent reading, or null when it has none stored. */
 export async function latestReading(deviceId: string): Promise<LatestReadingView | null> {
-  const { Item } = await dynamo.send(
-    new GetCommand({ TableName: config.READINGS_TABLE, Key: latestKey(deviceId), ConsistentRead: true }),
+  const { Items = [] } = await dynamo.send(
+    new QueryCommand({
+      TableName: config.READINGS_TABLE,
+      KeyConditionExpression: 'deviceId = :latest',
+      ExpressionAttributeValues: { ':latest': latestPartition(deviceId) },
+      ScanIndexForward: false,
+      Limit: 1,
+    }),
   );
-  if (!Item) return null;
-  const { t, rt, id } = Item as LatestReading;
-  return { time: new Date(t).toISOString(), id, relative_timestamp: rt };
+  const item = Items[0] as { sk: string; rt: number } | undefined;
+  if (!item) return null;
+  const separator = item.sk.indexOf('#');
+  return {
+    time: new Date(Number(item.sk.slice(0, separator))).toISOString(),
+    id: item.sk.slice(separator + 1),
+    relative_timestamp: item.rt,
+  };
 }

@@ -6,7 +6,7 @@ import { deriveKey } from '../crypto/cipher';
 //             before chunks; still read, in the same Query)
 //   Arrival:  deviceId = "<deviceId>#arrivals" | sk = <arrival ms>#<batch>#<seq>, chunks = [chunk sk…]
 //             and n (readings), or rows = [reading sk…]
-//   Latest:   deviceId = "<deviceId>#latest" | sk = "latest"  (latest.ts)
+//   Latest:   deviceId = "<deviceId>#latest" | sk = <reading time ms>#<reading id>  (latest.ts)
 // The arrival log is one small item per SQS message; "arrived in the last n seconds" is a Query on it,
 // which costs one extra write per message instead of a second index entry per reading.
 

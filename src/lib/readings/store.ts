@@ -1,13 +1,11 @@
 import { storePartials } from '../aggregates/partials';
 import { batchPut, type PutWrite } from '../aws/batch';
-import { mapConcurrent } from '../aws/concurrency';
-import { deadlineSignal } from '../aws/retry';
 import { config } from '../config';
 import { logger } from '../logger';
 import { count, MetricName } from '../observability';
 import { auditItem } from './audit';
 import { type ChunkItem, chunkSortKey } from './chunks';
-import { recordLatest } from './latest';
+import { latestItem } from './latest';
 import { parseQueuedMessage, parseSpilledBody, type ReadingsBatch, readingsIn } from './messages';
 import {
   type ArrivalItem,
@@ -31,8 +29,8 @@ const AUDIT_KEY = ['day', 'entryKey'] as const;
 
 /**
  * Items a batch becomes, in two steps: its readings (chunks, or one item per reading for messages
- * from before chunks), then its arrival entry (and audit entry), which is written only once every
- * reading is, so an arrival entry never names a row that is not there. Keys come from the message, so
+ * from before chunks), then its arrival entry, latest-reading entry (latest.ts) and audit entry, which
+ * are written only once every reading is, so they never name a row that is not there. Keys come from the message, so
  * a redelivery rewrites the same items.
  */
 export function itemsOf(batch: ReadingsBatch): { readings: PutWrite[]; after: PutWrite[] } {
@@ -77,6 +75,10 @@ export function itemsOf(batch: ReadingsBatch): { readings: PutWrite[]; after: Pu
     keyAttributes: READINGS_KEY,
   });
   const after = [put(arrival)];
+  if (batch.latest)
+    after.push(
+      put({ ...latestItem(batch.deviceId, batch.latest), ...(retention ? { expiresAt: retention } : {}) }),
+    );
   if (batch.audit)
     after.push({ table: config.AUDIT_TABLE, item: auditItem(batch.audit), keyAttributes: AUDIT_KEY });
   return { readings: [...chunks.map(put), ...readings.map(put)], after };
@@ -121,7 +123,7 @@ export async function storeMessages(messages: QueuedMessage[], deadline: number)
   const readingWrites: Write[] = [];
   const afterWrites: Write[] = [];
   const readingsOf = new Map<string, number>();
-  const batches = new Map<string, ReadingsBatch>();
+  const batches: Array<ReadingsBatch & { messageId: string }> = [];
   let malformed = 0;
   opened.forEach((result, index) => {
     const { messageId } = messages[index] as QueuedMessage;
@@ -131,7 +133,7 @@ export async function storeMessages(messages: QueuedMessage[], deadline: number)
       return;
     }
     readingsOf.set(messageId, readingsIn(result.batch));
-    batches.set(messageId, result.batch);
+    batches.push({ ...result.batch, messageId });
     const { readings, after } = itemsOf(result.batch);
     for (const write of readings) readingWrites.push({ ...write, messageId });
     for (const write of after) afterWrites.push({ ...write, messageId });
@@ -142,20 +144,8 @@ export async function storeMessages(messages: QueuedMessage[], deadline: number)
   for (const write of await batchPut(ready, { deadline, concurrency: 4 }))
     failed.add((write as Write).messageId);
   const writes = [...readingWrites, ...ready];
-  // Last, the device's latest reading: only once the rows it names are stored.
-  await mapConcurrent([...batches], 4, async ([messageId, batch]) => {
-    if (failed.has(messageId) || !batch.latest) return;
-    try {
-      await recordLatest(batch.deviceId, batch.latest, deadlineSignal(deadline));
-    } catch (error) {
-      logger.warn('latest reading not recorded', { messageId, errorName: (error as Error).name });
-      failed.add(messageId);
-    }
-  });
   // Aggregates once a message's readings are stored; a failure redelivers it (every write is idempotent).
-  const aggregated = [...batches]
-    .filter(([id]) => !failed.has(id))
-    .map(([messageId, batch]) => ({ ...batch, messageId }));
+  const aggregated = batches.filter((batch) => !failed.has(batch.messageId));
   for (const messageId of await storePartials(aggregated, deadline)) failed.add(messageId);
 
   let stored = 0;
