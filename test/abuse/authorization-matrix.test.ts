@@ -20,6 +20,8 @@ interface Row {
   deviceId?: 'deviceA' | 'fresh';
   /** The `{key}` in the path: an image device A uploaded (default), or a fresh one of A's per request. */
   imageKey?: 'ofDeviceA' | 'fresh';
+  /** The `{ruleId}` in the path: one alert rule (default), or a fresh one per request (destructive routes). */
+  ruleId?: 'shared' | 'fresh';
   body?: unknown;
   raw?: { bytes: Buffer; contentType: string };
   /** A query string (without `?`). */
@@ -56,6 +58,8 @@ const PNG = Buffer.from(
 const reading = { data: { relative_time: 1, interrogator_time: 2, freeform: { rssi: -50 } } };
 const ingest: Row = { expect: GUARDED(202, 403), body: reading };
 const aggregatesQuery = 'field=rssi&from=2026-01-01T00:00:00Z&to=2026-01-02T00:00:00Z&step=1h';
+// Disabled, on a field no reading has: it never fires for other tests' devices.
+const disabledRule = { devices: 'all', field: 'matrix.never', comparison: '>', threshold: 1, enabled: false };
 
 const matrix: Record<string, Row> = {
   'GET /health': { expect: PUBLIC(200) },
@@ -107,6 +111,14 @@ const matrix: Record<string, Row> = {
   'GET /api/devices/{deviceId}/rssi/fields': { expect: NAMED_DEVICE },
 
   'GET /api/audit': { expect: ADMIN_ONLY(200) },
+
+  // Alert rules are the admin's; alert states are the admin's, and each device's own.
+  'POST /api/alert-rules': { expect: ADMIN_ONLY(201), body: disabledRule },
+  'GET /api/alert-rules': { expect: ADMIN_ONLY(200) },
+  'GET /api/alert-rules/{ruleId}': { expect: ADMIN_ONLY(200) },
+  'PATCH /api/alert-rules/{ruleId}': { expect: ADMIN_ONLY(200), body: { threshold: 2 } },
+  'DELETE /api/alert-rules/{ruleId}': { expect: ADMIN_ONLY(200), ruleId: 'fresh' },
+  'GET /api/alerts': { expect: GUARDED(200, 200) },
   // One dead letter at most: the shared dead-letter queue is also watched by other tests.
   'POST /api/dead-letters/redrive': { expect: ADMIN_ONLY(200), body: { maxMessages: 1 } },
 
@@ -157,6 +169,16 @@ describe('authorization matrix: every route × {no credentials, bad token, devic
   let deviceA: TestDevice;
   let deviceB: TestDevice;
   let imageOfA: string;
+  let ruleId: string;
+
+  async function newRule(): Promise<string> {
+    const response = await api<{ ruleId: string }>('POST', '/api/alert-rules', {
+      token: adminToken(),
+      body: disabledRule,
+    });
+    if (response.status !== 201) throw new Error(`rule creation failed: ${response.status} ${response.text}`);
+    return response.body.ruleId;
+  }
 
   /** An image uploaded by device A, under a new key. */
   async function uploadAsA(): Promise<string> {
@@ -174,6 +196,7 @@ describe('authorization matrix: every route × {no credentials, bad token, devic
     routes = await declaredRoutes();
     [deviceA, deviceB] = await Promise.all([registerTestDevice('matrix A'), registerTestDevice('matrix B')]);
     imageOfA = await uploadAsA();
+    ruleId = await newRule();
     // Its content is served once it is processed.
     await eventually(
       async () => {
@@ -225,7 +248,8 @@ describe('authorization matrix: every route × {no credentials, bad token, devic
           ? (await registerTestDevice('matrix victim')).deviceId
           : deviceA.deviceId;
       const imageKey = cell.row.imageKey === 'fresh' ? await uploadAsA() : imageOfA;
-      const values: Record<string, string> = { ...pathValues, deviceId, key: imageKey };
+      const rule = cell.row.ruleId === 'fresh' ? await newRule() : ruleId;
+      const values: Record<string, string> = { ...pathValues, deviceId, key: imageKey, ruleId: rule };
       const path =
         cell.path.replace(/\{(\w+)\+?\}/g, (_, name: string) => values[name] ?? name) +
         (cell.row.query ? `?${cell.row.query}` : '');

@@ -171,6 +171,7 @@ describe('README.md examples', () => {
       'Clock skew',
       'Devices and access',
       'Aggregates',
+      'Alert rules on values',
       'Images',
       'Invoking one function with a sample event',
     ]);

@@ -35,19 +35,27 @@ const expectedGrants: Record<string, string[]> = {
     'dynamodb:UpdateItem DevicesTable',
   ],
   'ingest-readings': [
+    'dynamodb:GetItem AlertsTable',
     'dynamodb:GetItem DevicesTable',
     'dynamodb:GetItem IdempotencyTable',
     'dynamodb:GetItem KeysTable',
     'dynamodb:PutItem IdempotencyTable',
     'dynamodb:PutItem KeysTable',
     'dynamodb:UpdateItem DevicesTable',
-    // One statement per purpose: data keys (readings context), the pepper (its context), SQS encryption.
+    // Alert rules (the `rule` partition) and alert states (`state#…` partitions), by condition.
+    'dynamodb:PutItem AlertsTable',
+    'dynamodb:Query AlertsTable',
+    'dynamodb:UpdateItem AlertsTable',
+    // One statement per purpose: data keys (readings context), the pepper (its context), SQS and SNS encryption.
     'kms:Decrypt DataKey',
     'kms:Decrypt DataKey',
+    'kms:Decrypt DataKey',
+    'kms:GenerateDataKey DataKey',
     'kms:GenerateDataKey DataKey',
     'kms:GenerateDataKey DataKey',
     'kms:GenerateDataKey DataKey',
     's3:PutObject s3:sensorcloud-dev-ingest-sensorcloud/readings/*',
+    'sns:Publish AlertsTopic',
     'sqs:SendMessage ReadingsQueue',
   ],
   'consume-readings': [
@@ -92,6 +100,20 @@ const expectedGrants: Record<string, string[]> = {
     'kms:GenerateDataKey DataKey',
   ],
   'list-audit': ['dynamodb:Query AuditTable'],
+  'manage-alert-rules': [
+    'dynamodb:BatchGetItem DevicesTable',
+    'dynamodb:DeleteItem AlertsTable',
+    'dynamodb:GetItem AlertsTable',
+    'dynamodb:PutItem AlertsTable',
+    'dynamodb:PutItem AuditTable',
+    'dynamodb:Query AlertsTable',
+    'dynamodb:UpdateItem AlertsTable',
+  ],
+  'list-alerts': [
+    'dynamodb:Query AlertsTable',
+    'dynamodb:Query AlertsTable/index/byDevice',
+    'dynamodb:Query AlertsTable/index/byStatus',
+  ],
   'not-found': [],
   'get-stats': ['dynamodb:Query StatsTable'],
   'rollup-stats': [

@@ -2,7 +2,7 @@ import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { type CfnTemplate, packageDir, packagedTemplate, resourcesOfType } from '../support/package';
 
-type Statement = { Effect: string; Action: string | string[]; Resource: unknown };
+type Statement = { Effect: string; Action: string | string[]; Resource: unknown; Condition?: unknown };
 
 function roleStatements(template: CfnTemplate, functionLogicalId: string): Statement[] {
   const fn = template.Resources[functionLogicalId];
@@ -134,7 +134,14 @@ describe('the packaged CloudFormation template (serverless package, no AWS crede
     expect(actionsOf(ingest)).toEqual(
       expect.arrayContaining(['sqs:SendMessage', 'dynamodb:PutItem', 'kms:GenerateDataKey']),
     );
-    expect(actionsOf(ingest)).not.toContain('dynamodb:Query');
+    // Ingest never reads readings back: its one Query is of the alert rules (AlertsTable, `rule` partition).
+    const queries = ingest.filter((statement) => [statement.Action].flat().includes('dynamodb:Query'));
+    expect(queries.map((statement) => JSON.stringify(statement.Resource))).toEqual([
+      JSON.stringify({ 'Fn::GetAtt': ['AlertsTable', 'Arn'] }),
+    ]);
+    expect(queries[0]?.Condition).toEqual({
+      'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': ['rule'] },
+    });
     const consumer = actionsOf(roleStatements(template, 'ConsumeDashreadingsLambdaFunction'));
     expect(consumer).toEqual(
       expect.arrayContaining(['dynamodb:BatchWriteItem', 'sqs:ReceiveMessage', 'sqs:DeleteMessage']),

@@ -14,6 +14,7 @@ Object.assign(process.env, {
   INGEST_BUCKET: 'unit-ingest',
   STATS_TABLE: 'unit-stats',
   AGGREGATES_TABLE: 'unit-aggregates',
+  ALERTS_TABLE: 'unit-alerts',
   IMAGES_TABLE: 'unit-images',
   IMAGES_BUCKET: 'unit-images',
   READINGS_QUEUE_URL: 'http://127.0.0.1:9/000000000000/unit-readings',

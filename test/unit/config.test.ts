@@ -17,6 +17,7 @@ const valid = {
   ADMIN_TOKEN: 'a-long-enough-admin-token',
   STATS_TABLE: 's',
   AGGREGATES_TABLE: 'agg',
+  ALERTS_TABLE: 'al',
   ALERT_SINK: 'file',
   LOCAL_ALERTS_FILE: '/tmp/alerts.jsonl',
 };
@@ -75,5 +76,11 @@ describe('loadConfig', () => {
     expect(config.SILENT_DEFAULT_SECONDS).toBe(3600);
     expect(config.REDRIVE_MAX_PER_RUN).toBe(100);
     expect(config.QUEUE_AGE_SOURCE).toBe('cloudwatch');
+    expect([config.ALERT_RULES_CACHE_SECONDS, config.MAX_ALERT_RULES, config.MAX_DEVICES_PER_RULE]).toEqual([
+      30, 100, 100,
+    ]);
+    expect(config.ALERT_RESEND_AFTER_SECONDS).toBe(60);
+    const { ALERTS_TABLE: _, ...withoutAlertsTable } = valid;
+    expect(() => loadConfig(withoutAlertsTable)).toThrow(/ALERTS_TABLE/);
   });
 });

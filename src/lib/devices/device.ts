@@ -21,6 +21,8 @@ export interface Device {
   clockSkewAction?: ClockSkewAction;
   /** The device's clock as measured at ingest (absent until a reading carried a time). */
   clock?: DeviceClock;
+  /** Alert rules may evaluate this device's readings sealed with a db_password (default: no). */
+  alertsOnPasswordReadings?: boolean;
 }
 
 export type ClockSkewAction = 'flag' | 'reject';

@@ -54,6 +54,7 @@ export function publicDevice(record: DeviceRecord): Device {
     clockSkewAction,
     clockOffsetMs,
     clockOffsetMeasuredAt,
+    alertsOnPasswordReadings,
   } = record;
   return {
     deviceId,
@@ -76,6 +77,7 @@ export function publicDevice(record: DeviceRecord): Device {
             flaggedReadings: record.clockSkewFlagged ?? 0,
             rejectedRequests: record.clockSkewRejected ?? 0,
           },
+    alertsOnPasswordReadings,
   };
 }
 
@@ -85,6 +87,7 @@ export async function registerDevice(input: {
   expectedIntervalSeconds?: number;
   clockSkewWindowSeconds?: number;
   clockSkewAction?: ClockSkewAction;
+  alertsOnPasswordReadings?: boolean;
 }): Promise<{ device: Device; token: string }> {
   const deviceId = input.deviceId ?? newDeviceId();
   const token = newDeviceToken(deviceId);
@@ -101,6 +104,7 @@ export async function registerDevice(input: {
     expectedIntervalSeconds: input.expectedIntervalSeconds,
     clockSkewWindowSeconds: input.clockSkewWindowSeconds,
     clockSkewAction: input.clockSkewAction,
+    alertsOnPasswordReadings: input.alertsOnPasswordReadings,
   };
   const created = await writtenIf(
     dynamo.send(
@@ -259,6 +263,7 @@ export interface DeviceSettings {
   expectedIntervalSeconds?: number | null;
   clockSkewWindowSeconds?: number | null;
   clockSkewAction?: ClockSkewAction | null;
+  alertsOnPasswordReadings?: boolean | null;
 }
 
 export async function updateDeviceSettings(deviceId: string, settings: DeviceSettings): Promise<Device> {
