@@ -5,6 +5,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { assertProjectNode } from '../scripts/local/runtime';
 import { projectRoot } from '../scripts/local/service-config';
+import { aggregatesFigure } from './figures/aggregates';
 import { coldStartFigure } from './figures/cold-start';
 import { consumerFigure } from './figures/consumer';
 import { costFigure } from './figures/cost';
@@ -27,6 +28,7 @@ const stackFigures: Array<[string, Figure<Shared>]> = [
   ['consumer', consumerFigure],
   ['queries', queriesFigure],
   ['mixes', mixesFigure],
+  ['aggregates', aggregatesFigure],
 ];
 const offlineFigures: Array<[string, Figure<Shared>]> = [
   ['images', imagesFigure],

@@ -51,6 +51,20 @@ const schema = z
     /** Rows one query request may examine (hidden ones included) before it answers with a cursor. */
     QUERY_MAX_SCANNED_ROWS: positiveInt(10_000),
     READINGS_RETENTION_DAYS: nonNegativeInt(0),
+    // Aggregates (src/lib/aggregates): minute partials, and the hour and day summaries compaction
+    // merges them into. Each level expires on its own (0 = kept). A partial's tombstone must outlive
+    // every redelivery of its message, so messages older than (partial retention - 1 day) are stored
+    // without aggregates rather than risk counting them twice.
+    AGGREGATES_TABLE: z.string().min(1),
+    AGGREGATES_PARTIAL_RETENTION_DAYS: z.coerce.number().int().min(2).default(30),
+    /** Hour summaries carry minute detail: steps under 1h reach back this far. */
+    AGGREGATES_HOUR_RETENTION_DAYS: nonNegativeInt(35),
+    /** Day summaries carry hour detail: steps of 1h and more. */
+    AGGREGATES_DAY_RETENTION_DAYS: nonNegativeInt(0),
+    /** An hour is compacted once it ended at least this long ago (late messages still get in later). */
+    AGGREGATES_SETTLE_SECONDS: nonNegativeInt(120),
+    /** Partials one compaction run takes per device (the rest wait for the next run). */
+    AGGREGATES_MAX_PARTIALS_PER_RUN: positiveInt(5_000),
     MAX_PASSWORDS_PER_DEVICE: positiveInt(16),
     /**
      * Clock skew: a reading whose interrogator_time lies outside arrival ± this window is flagged (or,

@@ -32,6 +32,10 @@ export const MetricName = {
   BatchItemFailures: 'BatchItemFailures',
   MalformedMessages: 'MalformedMessages',
   DecryptFailures: 'DecryptFailures',
+  /** Messages stored without their aggregates: too old for a tombstone to guard against a recount. */
+  AggregatesSkippedLate: 'AggregatesSkippedLate',
+  /** Minute partials merged into summaries by compaction. */
+  AggregatesCompacted: 'AggregatesCompacted',
   /** A db_password that matched none of the device's (each one counts toward the guess limit). */
   PasswordMismatches: 'PasswordMismatches',
   /** Password queries refused with 429 because the device's guesses for the window are spent. */

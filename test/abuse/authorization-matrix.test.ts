@@ -24,6 +24,8 @@ interface Row {
   ruleId?: 'shared' | 'fresh';
   body?: unknown;
   raw?: { bytes: Buffer; contentType: string };
+  /** A query string (without `?`). */
+  query?: string;
 }
 
 const PUBLIC = (status: number): Record<Caller, number> => ({
@@ -55,6 +57,7 @@ const PNG = Buffer.from(
 
 const reading = { data: { relative_time: 1, interrogator_time: 2, freeform: { rssi: -50 } } };
 const ingest: Row = { expect: GUARDED(202, 403), body: reading };
+const aggregatesQuery = 'field=rssi&from=2026-01-01T00:00:00Z&to=2026-01-02T00:00:00Z&step=1h';
 // Disabled, on a field no reading has: it never fires for other tests' devices.
 const disabledRule = { devices: 'all', field: 'matrix.never', comparison: '>', threshold: 1, enabled: false };
 
@@ -97,6 +100,15 @@ const matrix: Record<string, Row> = {
   'POST /api/devices/{deviceId}/rssi/{start}/{end}': { expect: NAMED_DEVICE },
   'POST /api/devices/{deviceId}/rssi/seconds/{seconds}': { expect: NAMED_DEVICE },
   'GET /api/devices/{deviceId}/rssi/maxtime': { expect: NAMED_DEVICE },
+
+  'GET /api/iot/aggregates': { expect: OWN_DATA, query: aggregatesQuery },
+  'GET /api/rssi/aggregates': { expect: OWN_DATA, query: aggregatesQuery },
+  'GET /api/devices/{deviceId}/iot/aggregates': { expect: NAMED_DEVICE, query: aggregatesQuery },
+  'GET /api/devices/{deviceId}/rssi/aggregates': { expect: NAMED_DEVICE, query: aggregatesQuery },
+  'GET /api/iot/fields': { expect: OWN_DATA },
+  'GET /api/rssi/fields': { expect: OWN_DATA },
+  'GET /api/devices/{deviceId}/iot/fields': { expect: NAMED_DEVICE },
+  'GET /api/devices/{deviceId}/rssi/fields': { expect: NAMED_DEVICE },
 
   'GET /api/audit': { expect: ADMIN_ONLY(200) },
 
@@ -259,7 +271,9 @@ describe('authorization matrix: every route × {no credentials, bad token, devic
         ruleId: rule,
         keyId: provisioningKeyId,
       };
-      const path = cell.path.replace(/\{(\w+)\+?\}/g, (_, name: string) => values[name] ?? name);
+      const path =
+        cell.path.replace(/\{(\w+)\+?\}/g, (_, name: string) => values[name] ?? name) +
+        (cell.row.query ? `?${cell.row.query}` : '');
       const header = authorization[cell.caller];
       const response = await api(cell.method, path, {
         headers: {

@@ -6,6 +6,7 @@ import querySample from '../../events/query-readings.json';
 import { handler as ingest } from '../../src/handlers/ingest-readings';
 import { handler as manageAlertRules } from '../../src/handlers/manage-alert-rules';
 import { handler as manageDevices } from '../../src/handlers/manage-devices';
+import { handler as aggregates } from '../../src/handlers/query-aggregates';
 import { handler as query } from '../../src/handlers/query-readings';
 import { createRule, deleteRule } from '../../src/lib/alerts/rules';
 import { dynamo, dynamoClient } from '../../src/lib/aws/dynamo';
@@ -23,6 +24,7 @@ import { expectSafeResponse } from '../support/responses';
 const INGEST_MALFORMED_RUNS = 5_500;
 const INGEST_ANY_JSON_RUNS = 1_500;
 const QUERY_MALFORMED_RUNS = 3_000;
+const AGGREGATES_RUNS = 1_000;
 
 let deviceId = 'unregistered';
 const sends = jest.spyOn(sqs, 'send');
@@ -423,6 +425,43 @@ const adminPathId = fc.oneof(
   fc.constantFrom('dev_x#arrivals', 'a#b', 'abc', 'ab', 'x'.repeat(65), '../x', 'dev x'),
 );
 
+// --- Aggregates query strings ------------------------------------------------------------------------
+
+const aggregatesRequest = fc.oneof(
+  fc
+    .record(
+      {
+        field: fc.oneof(
+          fc.string({ maxLength: 140 }),
+          fc.constantFrom('temp', 'env.temperature', 'a.b.c.d', 'a..b'),
+        ),
+        from: fc.oneof(fc.string({ maxLength: 30 }), fc.integer({ min: 0, max: 4_000_000_000_000 })),
+        // An offset from `from` (when it is a time): from a little before it to over 400 days after.
+        to: fc.oneof(fc.string({ maxLength: 30 }), fc.integer({ min: -86_400_000, max: 500 * 86_400_000 })),
+        step: fc.oneof(fc.string({ maxLength: 4 }), fc.constantFrom('1m', '5m', '15m', '1h', '6h', '1d')),
+        other: fc.string({ maxLength: 10 }),
+      },
+      { requiredKeys: ['field', 'from', 'to'] },
+    )
+    .map(({ from, to, other, ...rest }) => {
+      const query: Record<string, string> = { ...rest };
+      query.from = typeof from === 'number' ? new Date(from).toISOString() : from;
+      query.to =
+        typeof to === 'number' && typeof from === 'number' ? new Date(from + to).toISOString() : String(to);
+      if (other !== undefined) query[other || 'x'] = other;
+      return { resource: '/api/iot/aggregates', query };
+    }),
+  fc
+    .record(
+      {
+        limit: fc.oneof(fc.string({ maxLength: 5 }), fc.integer({ min: -5, max: 2_000 }).map(String)),
+        cursor: fc.string({ maxLength: 40 }),
+      },
+      { requiredKeys: [] },
+    )
+    .map((query) => ({ resource: '/api/iot/fields', query: query as Record<string, string> })),
+);
+
 describe('fuzzing the ingest and query handlers (fast-check, in-process)', () => {
   beforeAll(async () => {
     deviceId = (await registerDevice({})).device.deviceId;
@@ -498,6 +537,29 @@ describe('fuzzing the ingest and query handlers (fast-check, in-process)', () =>
       }),
       { numRuns: QUERY_MALFORMED_RUNS },
     );
+  }, 240_000);
+
+  it(`answers ${AGGREGATES_RUNS} arbitrary aggregates and fields query strings with 200 or 400, reading nothing on 400`, async () => {
+    const statuses = new Set<number>();
+    await fc.assert(
+      fc.asyncProperty(aggregatesRequest, async ({ resource, query: parameters }) => {
+        reads.mockClear();
+        rawReads.mockClear();
+        const response = await invoke(aggregates, queryEvent({ resource, path: {}, query: parameters }));
+        expectSafeResponse(response.statusCode, response.headers ?? {}, response.body);
+        expect({ parameters, status: [200, 400].includes(response.statusCode) }).toEqual({
+          parameters,
+          status: true,
+        });
+        statuses.add(response.statusCode);
+        if (response.statusCode === 400) {
+          expect(reads).not.toHaveBeenCalled();
+          expect(rawReads).not.toHaveBeenCalled();
+        }
+      }),
+      { numRuns: AGGREGATES_RUNS },
+    );
+    expect([...statuses].sort()).toEqual([200, 400]);
   }, 240_000);
 
   it(`answers ${STRUCTURE_RUNS} structurally hostile bodies (depth, size, unicode, numbers) as expected, never 5xx`, async () => {

@@ -170,6 +170,7 @@ describe('README.md examples', () => {
       'Compressed bodies',
       'Clock skew',
       'Devices and access',
+      'Aggregates',
       'Alert rules on values',
       'Self-registration (provisioning keys)',
       'Images',

@@ -43,11 +43,13 @@ describe('npm run job', () => {
   it('names the jobs when NAME is missing, unknown or not scheduled', async () => {
     const missing = await job([]);
     expect(missing.code).toBe(2);
-    expect(missing.stderr).toMatch(/one of: detect-silent-devices, redrive-dlq, rollup-stats/);
+    expect(missing.stderr).toMatch(
+      /one of: compact-aggregates, detect-silent-devices, redrive-dlq, rollup-stats/,
+    );
     const unknown = await job(['compact-everything']);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toMatch(
-      /no function compact-everything; the jobs are: detect-silent-devices, redrive-dlq, rollup-stats/,
+      /no function compact-everything; the jobs are: compact-aggregates, detect-silent-devices, redrive-dlq, rollup-stats/,
     );
     const http = await job(['health']);
     expect(http.code).toBe(2);

@@ -49,6 +49,8 @@ describe('no plaintext at rest or in flight', () => {
       body: JSON.stringify([
         { data: { db_password: password, relative_time: 1, freeform: { note: marker } } },
         { data: { relative_time: 2, freeform: marker } },
+        // Aggregated (no password): its field name and value are content too.
+        { data: { relative_time: 3, freeform: { [marker]: 4242.4242 } } },
       ]),
     } as unknown as APIGatewayProxyEvent;
     const response = await ingest(event, lambdaContext());
@@ -56,6 +58,8 @@ describe('no plaintext at rest or in flight', () => {
     expect(response.statusCode).toBe(202);
     expect(sent.length).toBeGreaterThan(0);
     for (const body of sent) {
+      expect(body).toContain('"agg":');
+      expect(body).not.toContain('4242.4242');
       expect(body).not.toContain(marker);
       expect(body).not.toContain(password);
     }
@@ -74,7 +78,11 @@ describe('no plaintext at rest or in flight', () => {
           token: device.token,
           body: { data: { db_password: password } },
         });
-        expect(rows.body.data.map((row) => row.freeform)).toEqual([{ note: marker }, marker]);
+        expect(rows.body.data.map((row) => row.freeform)).toEqual([
+          { note: marker },
+          marker,
+          { [marker]: 4242.4242 },
+        ]);
       },
       { timeoutMs: 60_000 },
     );
@@ -84,11 +92,15 @@ describe('no plaintext at rest or in flight', () => {
       config.AUDIT_TABLE,
       config.DEVICES_TABLE,
       config.KEYS_TABLE,
+      config.AGGREGATES_TABLE,
     ]) {
       const dump = await scanTable(table);
       expect(dump).not.toContain(marker);
       expect(dump).not.toContain(password);
+      expect(dump).not.toContain('4242.4242');
     }
+    // The aggregate is there (sealed, its field under a tag), and not readable in the table.
+    expect(await scanTable(config.AGGREGATES_TABLE)).toContain(`m#`);
     const deadLetters = (await peekAll(config.READINGS_DLQ_URL))
       .map((message) => message.Body ?? '')
       .join('\n');

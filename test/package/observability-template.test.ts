@@ -220,11 +220,12 @@ describe('observability and jobs in the packaged template', () => {
       RollupDashstatsLambdaFunction: ['rate(1 minute)', 'ENABLED'],
       DetectDashsilentDashdevicesLambdaFunction: ['rate(15 minutes)', 'ENABLED'],
       RedriveDashdlqLambdaFunction: ['rate(1 day)', 'ENABLED'],
+      CompactDashaggregatesLambdaFunction: ['rate(1 minute)', 'ENABLED'],
     });
     const invokers = resourcesOfType(template, 'AWS::Lambda::Permission')
       .map(([, permission]) => permission.Properties ?? {})
       .filter((permission) => permission.Principal === 'events.amazonaws.com');
-    expect(invokers).toHaveLength(3);
+    expect(invokers).toHaveLength(4);
     // The rollup's interval is the schedule's period.
     const rollup = props(template, 'RollupDashstatsLambdaFunction');
     expect(

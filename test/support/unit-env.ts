@@ -14,6 +14,7 @@ Object.assign(process.env, {
   PROVISIONING_TABLE: 'unit-provisioning',
   INGEST_BUCKET: 'unit-ingest',
   STATS_TABLE: 'unit-stats',
+  AGGREGATES_TABLE: 'unit-aggregates',
   ALERTS_TABLE: 'unit-alerts',
   IMAGES_TABLE: 'unit-images',
   IMAGES_BUCKET: 'unit-images',

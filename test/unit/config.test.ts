@@ -17,6 +17,7 @@ const valid = {
   LOCAL_MASTER_KEY_FILE: '/tmp/master.key',
   ADMIN_TOKEN: 'a-long-enough-admin-token',
   STATS_TABLE: 's',
+  AGGREGATES_TABLE: 'agg',
   ALERTS_TABLE: 'al',
   ALERT_SINK: 'file',
   LOCAL_ALERTS_FILE: '/tmp/alerts.jsonl',

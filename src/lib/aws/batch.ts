@@ -116,7 +116,11 @@ export async function batchGet(
   table: string,
   keys: readonly Item[],
   keyAttributes: readonly string[],
-  options: BatchOptions & { projection?: string; names?: Record<string, string> } = {},
+  options: BatchOptions & {
+    projection?: string;
+    names?: Record<string, string>;
+    consistentRead?: boolean;
+  } = {},
 ): Promise<Item[]> {
   const unique = new Map<string, Item>();
   for (const key of keys) unique.set(keyString(table, key, keyAttributes), key);
@@ -138,6 +142,7 @@ export async function batchGet(
                 Keys: [...pending],
                 ...(options.projection ? { ProjectionExpression: options.projection } : {}),
                 ...(options.names ? { ExpressionAttributeNames: options.names } : {}),
+                ...(options.consistentRead ? { ConsistentRead: true } : {}),
               },
             },
           }),

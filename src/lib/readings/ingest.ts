@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { sealPartials } from '../aggregates/partials';
 import { evaluateAlertRulesSafely } from '../alerts/at-ingest';
 import { MAX_SQS_MESSAGE_BYTES, sendMessages, sqsMessageBytes } from '../aws/sqs-batch';
 import { config } from '../config';
@@ -127,7 +128,8 @@ export async function acceptReadings(
   };
   const header = { deviceId, batchId, arrivedAt };
   const { chunks, latest } = sealRequest(readings, header, await sealingKeys(request, dataKey));
-  const message = chunkedMessage({ ...header, keyId, latest }, chunks, audit);
+  const agg = sealPartials(dataKey, header, readings);
+  const message = chunkedMessage({ ...header, keyId, latest }, chunks, audit, agg);
   const attributes = { [CORRELATION_ATTRIBUTE]: { DataType: 'String', StringValue: request.requestId } };
   let body = JSON.stringify(message);
   const spilled = sqsMessageBytes({ body, attributes }) > MAX_SQS_MESSAGE_BYTES;

@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { type SealedPartials, sealedPartialsSchema } from '../aggregates/message-field';
 import { sealMany } from '../crypto/cipher';
 import { CHUNK_MAX_ROWS, type SealedChunk } from './chunks';
 import { readingAad } from './rows';
@@ -9,7 +10,8 @@ import { readingAad } from './rows';
 // in the ingest bucket and the queue carries a pointer to it (the claim-check pattern).
 //
 //   v3 inline:  {v:3, deviceId, batchId, arrivedAt, keyId, chunks:[{part, lo, hi, n, ix, iv, ct, pv?}],
-//               latest:{t, rt, id}, audit?}  (chunks: see chunks.ts)
+//               latest:{t, rt, id}, audit?, agg?}  (chunks: see chunks.ts;
+//               agg: src/lib/aggregates)
 //   spilled:    {v:2, deviceId, batchId, arrivedAt, spilled:{key, bytes, sha256}} (the object holds a v3
 //               or v2 inline message)
 //   Still consumed (from the queue or the dead-letter queue after an upgrade), stored one item per reading:
@@ -83,6 +85,8 @@ const chunkedMessageSchema = z.object({
   chunks: z.array(sealedChunkSchema).min(1),
   latest: latestSchema,
   audit: auditEntrySchema.optional(),
+  /** Sealed minute partials of its readings without a db_password (src/lib/aggregates). */
+  agg: sealedPartialsSchema.optional(),
 });
 export type ChunkedMessage = z.infer<typeof chunkedMessageSchema>;
 /** What ingest enqueues (or spills). */
@@ -123,6 +127,7 @@ export interface ReadingsBatch {
   readings: SealedReading[];
   latest?: LatestReading;
   audit?: AuditEntry;
+  agg?: SealedPartials;
 }
 
 /** How many readings a batch carries. */
@@ -175,6 +180,7 @@ function toBatch(
           : message.readings,
   };
   if (message.v === 3) batch.latest = message.latest;
+  if (message.v === 3 && message.agg) batch.agg = message.agg;
   if (message.audit) batch.audit = message.audit;
   return batch;
 }
@@ -184,8 +190,9 @@ export function chunkedMessage(
   header: Pick<ChunkedMessage, 'deviceId' | 'batchId' | 'arrivedAt' | 'keyId' | 'latest'>,
   chunks: SealedChunk[],
   audit?: AuditEntry,
+  agg?: SealedPartials,
 ): ChunkedMessage {
-  return { v: MESSAGE_VERSION, ...header, chunks, ...(audit ? { audit } : {}) };
+  return { v: MESSAGE_VERSION, ...header, chunks, ...(audit ? { audit } : {}), ...(agg ? { agg } : {}) };
 }
 
 /** A v2 message (one sealed value per reading), as ingest enqueued it before chunks. */

@@ -1,3 +1,4 @@
+import { storePartials } from '../aggregates/partials';
 import { batchPut, type PutWrite } from '../aws/batch';
 import { config } from '../config';
 import { logger } from '../logger';
@@ -122,6 +123,7 @@ export async function storeMessages(messages: QueuedMessage[], deadline: number)
   const readingWrites: Write[] = [];
   const afterWrites: Write[] = [];
   const readingsOf = new Map<string, number>();
+  const batches: Array<ReadingsBatch & { messageId: string }> = [];
   let malformed = 0;
   opened.forEach((result, index) => {
     const { messageId } = messages[index] as QueuedMessage;
@@ -131,6 +133,7 @@ export async function storeMessages(messages: QueuedMessage[], deadline: number)
       return;
     }
     readingsOf.set(messageId, readingsIn(result.batch));
+    batches.push({ ...result.batch, messageId });
     const { readings, after } = itemsOf(result.batch);
     for (const write of readings) readingWrites.push({ ...write, messageId });
     for (const write of after) afterWrites.push({ ...write, messageId });
@@ -141,6 +144,9 @@ export async function storeMessages(messages: QueuedMessage[], deadline: number)
   for (const write of await batchPut(ready, { deadline, concurrency: 4 }))
     failed.add((write as Write).messageId);
   const writes = [...readingWrites, ...ready];
+  // Aggregates once a message's readings are stored; a failure redelivers it (every write is idempotent).
+  const aggregated = batches.filter((batch) => !failed.has(batch.messageId));
+  for (const messageId of await storePartials(aggregated, deadline)) failed.add(messageId);
 
   let stored = 0;
   let storedMessages = 0;
