@@ -3,10 +3,12 @@ import { EARLIEST_PLAUSIBLE_MS, MAX_FUTURE_MS, readingTimeMs } from '../../src/l
 
 describe('numericFields', () => {
   it('lists top-level and nested numbers by dot path, in key order', () => {
-    expect(numericFields({ rssi: -59, env: { temperature: 21.5, ok: true, label: '7' }, a: [1, 2] })).toEqual([
-      ['env.temperature', 21.5],
-      ['rssi', -59],
-    ]);
+    expect(numericFields({ rssi: -59, env: { temperature: 21.5, ok: true, label: '7' }, a: [1, 2] })).toEqual(
+      [
+        ['env.temperature', 21.5],
+        ['rssi', -59],
+      ],
+    );
   });
 
   it('takes nothing from values that are not objects', () => {
@@ -14,13 +16,15 @@ describe('numericFields', () => {
   });
 
   it('skips keys that cannot be a path and paths deeper than four keys', () => {
-    expect(numericFields({ 'a.b': 1, 'a b': 2, 'é': 3, a: { b: { c: { d: 4, e: { f: 5 } } } } })).toEqual([
+    expect(numericFields({ 'a.b': 1, 'a b': 2, é: 3, a: { b: { c: { d: 4, e: { f: 5 } } } } })).toEqual([
       ['a.b.c.d', 4],
     ]);
   });
 
   it('stops at the limit per reading', () => {
-    const wide = Object.fromEntries(Array.from({ length: 100 }, (_, i) => [`k${String(i).padStart(3, '0')}`, i]));
+    const wide = Object.fromEntries(
+      Array.from({ length: 100 }, (_, i) => [`k${String(i).padStart(3, '0')}`, i]),
+    );
     const fields = numericFields(wide);
     expect(fields).toHaveLength(MAX_FIELDS_PER_READING);
     expect(fields[0]).toEqual(['k000', 0]);

@@ -22,7 +22,7 @@ export const auditEntrySchema = z.object({
   route: z.string(),
   deviceId: z.string(),
   rows: z.number().int(),
-  action: z.enum(['write', 'query']),
+  action: z.enum(['write', 'query', 'export']),
 });
 export type AuditEntry = z.infer<typeof auditEntrySchema>;
 
