@@ -119,8 +119,8 @@ const schema = z
     EXPORT_MAX_WINDOW: nonNegativeInt(0),
     /** Files one export may produce (device × day partitions; their URLs are in the job record). */
     EXPORT_MAX_OBJECTS: positiveInt(1_000),
-    /** How long a queued or running export holds its caller's slot if its worker dies silently. */
-    EXPORT_SLOT_LEASE_SECONDS: positiveInt(3_600),
+    /** How long an export holds its caller's slot if its worker dies silently: its 3 attempts × the queue's visibility timeout, and more. */
+    EXPORT_SLOT_LEASE_SECONDS: positiveInt(14_400),
     /** Rows asked of the query API per page while exporting. */
     EXPORT_PAGE_ROWS: positiveInt(5_000),
 

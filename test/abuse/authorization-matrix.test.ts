@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { printServiceConfig } from '../../scripts/local/service-config';
 import { adminToken, api } from '../support/api';
 import { registerTestDevice, type TestDevice } from '../support/devices';
+import { requestExport } from '../support/exports';
 import { testLogFile } from '../support/paths';
 import { expectSafeResponse } from '../support/responses';
 import { eventually } from '../support/sqs';
@@ -20,6 +21,8 @@ interface Row {
   deviceId?: 'deviceA' | 'fresh';
   /** The `{key}` in the path: an image device A uploaded (default), or a fresh one of A's per request. */
   imageKey?: 'ofDeviceA' | 'fresh';
+  /** The `{id}` in the path: an export device A requested. */
+  exportId?: 'ofDeviceA';
   body?: unknown;
   raw?: { bytes: Buffer; contentType: string };
 }
@@ -116,6 +119,11 @@ const matrix: Record<string, Row> = {
   'GET /api/image-cache': { expect: ADMIN_ONLY(200) },
   'PUT /api/image-cache': { expect: ADMIN_ONLY(200), body: { capacityMb: 64, policy: 'lru' } },
   'POST /api/image-cache/clear': { expect: ADMIN_ONLY(200) },
+
+  // A device exports its own readings (admins must name a device or ask for all); an export is seen by
+  // whoever requested it and by the admins, another device gets 404.
+  'POST /api/exports': { expect: GUARDED(202, 403), body: { format: 'csv' } },
+  'GET /api/exports/{id}': { expect: GUARDED(200, 200, 404), exportId: 'ofDeviceA' },
 };
 
 const pathValues: Record<string, string> = { start: '0', end: '100', seconds: '60', proxy: 'no/such/route' };
@@ -143,6 +151,7 @@ describe('authorization matrix: every route × {no credentials, bad token, devic
   let deviceA: TestDevice;
   let deviceB: TestDevice;
   let imageOfA: string;
+  let exportOfA: string;
 
   /** An image uploaded by device A, under a new key. */
   async function uploadAsA(): Promise<string> {
@@ -160,6 +169,7 @@ describe('authorization matrix: every route × {no credentials, bad token, devic
     routes = await declaredRoutes();
     [deviceA, deviceB] = await Promise.all([registerTestDevice('matrix A'), registerTestDevice('matrix B')]);
     imageOfA = await uploadAsA();
+    exportOfA = await requestExport(deviceA.token, { format: 'parquet' });
     // Its content is served once it is processed.
     await eventually(
       async () => {
@@ -211,7 +221,7 @@ describe('authorization matrix: every route × {no credentials, bad token, devic
           ? (await registerTestDevice('matrix victim')).deviceId
           : deviceA.deviceId;
       const imageKey = cell.row.imageKey === 'fresh' ? await uploadAsA() : imageOfA;
-      const values: Record<string, string> = { ...pathValues, deviceId, key: imageKey };
+      const values: Record<string, string> = { ...pathValues, deviceId, key: imageKey, id: exportOfA };
       const path = cell.path.replace(/\{(\w+)\+?\}/g, (_, name: string) => values[name] ?? name);
       const header = authorization[cell.caller];
       const response = await api(cell.method, path, {
@@ -223,7 +233,7 @@ describe('authorization matrix: every route × {no credentials, bad token, devic
         rawBody: cell.row.raw?.bytes,
       });
       expectSafeResponse(response.status, response.headers, response.text, {
-        presigned: cell.route.includes('/api/images'),
+        presigned: cell.route.includes('/api/images') || cell.route.includes('/api/exports'),
         binary: cell.route.endsWith('/content') && response.status === 200,
       });
       const label = `${cell.method} ${cell.route.split(' ')[1]} as ${cell.caller}`;
