@@ -71,6 +71,7 @@ describe('observability and jobs in the packaged template', () => {
       [
         'ConsumerErrorsAlarm',
         'DeadLetterQueueNotEmptyAlarm',
+        'ExportsDeadLetterAlarm',
         'ImageProcessingFailuresAlarm',
         'ImageRejectsAlarm',
         'Ingest5xxRateAlarm',
