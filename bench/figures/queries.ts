@@ -12,7 +12,7 @@ import type { SeedInput, SeedOutput } from '../workers/seed';
 
 const WINDOW = 1_000;
 
-export const queriesFigure: Figure<Shared> = async (ctx) => {
+export const queriesFigure: Figure<Shared> = async (ctx, shared) => {
   const levels = ctx.quick ? [1_000, 2_000, 3_000] : [10_000, 100_000, 1_000_000];
   const samples = ctx.quick ? 5 : 25;
   const device = await ctx.registerDevice('bench queries');
@@ -50,6 +50,7 @@ export const queriesFigure: Figure<Shared> = async (ctx) => {
     );
   }
 
+  shared.seededDevice = { deviceId: device.deviceId, rows: seeded };
   const first = perLevel[0];
   const last = perLevel.at(-1);
   const base = first ? range(first.latencies).median : Number.NaN;
