@@ -168,6 +168,7 @@ describe('README.md examples', () => {
       'The two commands',
       'Readings API',
       'Devices and access',
+      'Exports',
       'Images',
       'Invoking one function with a sample event',
     ]);
