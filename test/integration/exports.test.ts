@@ -1,6 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { DynamoDBClient, paginateScan } from '@aws-sdk/client-dynamodb';
 import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { dynamo } from '../../src/lib/aws/dynamo';
@@ -18,23 +17,10 @@ import { byId, csvRows, download, endedExport, parquetRows, requestExport } from
 import { s3 } from '../support/images';
 import { testLogFile } from '../support/paths';
 import { eventually } from '../support/sqs';
+import { scanTable } from '../support/tables';
 
 // The export machinery against the stack's emulators: slots, multipart objects, partition files,
 // presigned URL expiry, the sealed db_password, tampered rows, the audit trail.
-
-async function scanTable(tableName: string): Promise<string> {
-  const client = new DynamoDBClient({});
-  const dumps: string[] = [];
-  for await (const page of paginateScan({ client }, { TableName: tableName })) {
-    dumps.push(
-      JSON.stringify(page.Items ?? [], (_key, value) =>
-        value instanceof Uint8Array ? Buffer.from(value).toString('latin1') : value,
-      ),
-    );
-  }
-  client.destroy();
-  return dumps.join('\n');
-}
 
 async function objectText(key: string): Promise<Buffer> {
   const { Body } = await s3.send(new GetObjectCommand({ Bucket: config.EXPORTS_BUCKET, Key: key }));

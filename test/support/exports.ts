@@ -1,4 +1,5 @@
 import { parquetMetadata, parquetReadObjects } from 'hyparquet';
+import { COLUMNS } from '../../src/lib/exports/encoders';
 import { api } from './api';
 import { eventually } from './sqs';
 
@@ -93,14 +94,7 @@ export function parseCsv(text: string): string[][] {
 
 export function csvRows(text: string): ExportedRow[] {
   const [header, ...records] = parseCsv(text);
-  expect(header).toEqual([
-    'id',
-    'absolute_timestamp',
-    'relative_timestamp',
-    'interrogator_timestamp',
-    'freeform',
-    'device_id',
-  ]);
+  expect(header).toEqual([...COLUMNS]);
   return records.map(([id, absolute, relative, interrogator, freeform, device]) => ({
     id: id as string,
     absolute_timestamp: absolute as string,
