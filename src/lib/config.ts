@@ -112,7 +112,7 @@ const schema = z
     /** Job records (and, in AWS, the bucket's lifecycle rule) expire after this many days. */
     EXPORT_RETENTION_DAYS: positiveInt(7),
     /** Exports one caller (a device, or the administrators together) may have queued or running. */
-    EXPORT_MAX_CONCURRENT: positiveInt(2),
+    EXPORT_MAX_CONCURRENT: positiveInt(3),
     /** Rows one export may hold; a larger one fails, telling the caller to narrow the window. */
     EXPORT_MAX_ROWS: positiveInt(10_000_000),
     /** Widest relative-time window (end − start) one export may ask for; 0 = any window. */

@@ -3,7 +3,7 @@ import { everyDevice } from '../devices/devices';
 import { AppError, ErrorCode } from '../errors';
 import { logger } from '../logger';
 import { recordAudit } from '../readings/audit';
-import { queryReadings, type Window } from '../readings/query';
+import { queryReadings, type ReadingsPage, type Window } from '../readings/query';
 import {
   ALL_DEVICES,
   type ExportFailure,
@@ -65,24 +65,26 @@ async function produce(job: ExportJob, out: PartitionedExport, counts: { rows: n
   const password = job.sealedPassword ? await unsealPassword(job.exportId, job.sealedPassword) : undefined;
   const window = windowOf(job.window);
   for await (const deviceId of devicesOf(job)) {
-    let cursor: string | undefined;
-    do {
-      const page = await queryReadings({
-        deviceId,
-        window,
-        password,
-        limit: config.EXPORT_PAGE_ROWS,
-        cursor,
-      });
+    const pageAt = (cursor?: string) => {
+      const page = queryReadings({ deviceId, window, password, limit: config.EXPORT_PAGE_ROWS, cursor });
+      // Awaited below, unless encoding fails first: then its outcome no longer matters.
+      page.catch(() => undefined);
+      return page;
+    };
+    // One page read ahead while the current one is encoded and uploaded: reading and encoding overlap,
+    // and memory holds two pages at most.
+    let next: Promise<ReadingsPage> | undefined = pageAt();
+    while (next) {
+      const page: ReadingsPage = await next;
       if (page.unreadable) throw new UnreadableReadingsError(deviceId, page.unreadable);
+      next = page.next ? pageAt(page.next) : undefined;
       counts.hidden += page.hidden ?? 0;
       for (const row of page.data) {
         counts.rows += 1;
         if (counts.rows > config.EXPORT_MAX_ROWS) throw new TooManyRowsError(config.EXPORT_MAX_ROWS);
         await out.add({ ...row, device_id: deviceId });
       }
-      cursor = page.next;
-    } while (cursor);
+    }
     await out.finishAll();
   }
 }
