@@ -12,6 +12,11 @@ import { s3 } from './s3';
 export const MIN_PART_BYTES = 5 * 1024 * 1024;
 /** S3 allows 10,000 parts per upload: at the default part size, objects up to ~78 GiB. */
 const MAX_PARTS = 10_000;
+/**
+ * A part is megabytes, not the few kilobytes the shared client's 5 s request timeout is sized for: on a
+ * busy host one part can take longer (seen in the bench), and a timed-out export starts over.
+ */
+const UPLOAD_OPTIONS = { requestTimeout: 60_000 };
 
 /**
  * An object written in order as a stream of chunks with constant memory: chunks are gathered into
@@ -62,6 +67,7 @@ export class MultipartObject {
           Body: this.take(),
           ContentType: this.contentType,
         }),
+        UPLOAD_OPTIONS,
       );
       return;
     }
@@ -117,6 +123,7 @@ export class MultipartObject {
         PartNumber: partNumber,
         Body: this.take(),
       }),
+      UPLOAD_OPTIONS,
     );
     this.parts.push({ ETag, PartNumber: partNumber });
   }

@@ -134,7 +134,12 @@ export async function runExport(exportId: string, lastAttempt: boolean): Promise
       });
       throw error;
     }
-    logger.warn('export failed', { exportId, errorName: (error as Error).name });
+    // SDK and application messages name resources and limits, never readings or passwords.
+    logger.warn('export failed', {
+      exportId,
+      errorName: (error as Error).name,
+      errorMessage: (error as Error).message,
+    });
     ended = await markEnded(exportId, { status: 'failed', ...counts, error: failureOf(error) });
   }
   if (!ended) return;
