@@ -27,7 +27,6 @@ const stackFigures: Array<[string, Figure<Shared>]> = [
   ['e2e', endToEndFigure],
   ['consumer', consumerFigure],
   ['queries', queriesFigure],
-  // After queries: it exports the device the queries figure seeded.
   ['exports', exportsFigure],
   ['mixes', mixesFigure],
 ];

@@ -26,6 +26,8 @@ const AUTHORIZER_CACHE_SECONDS = 30;
 const DEVICE_INTERVAL_SECONDS = 1;
 /** Lambda gives a function CPU in proportion to memory: one full vCPU at 1,769 MB. */
 const FULL_VCPU_MB = 1_769;
+/** Issue 13: readings in chunks cost at most a quarter of one write per reading. */
+const COST_TARGET = 0.25;
 /** The reference request size the target is checked at. */
 const REFERENCE_READINGS = 100;
 
@@ -63,8 +65,8 @@ export const costFigure: Figure<Shared> = async (ctx, shared) => {
     const invocations = messages / consumerBatch;
     const authorizerCalls = requests * (DEVICE_INTERVAL_SECONDS / AUTHORIZER_CACHE_SECONDS);
     const consumerMs = consumer.median * MILLION;
-    const writeUnits =
-      requests * (entry.readingWriteUnits + entry.arrivalWriteUnits + 1); /* + the audit row */
+    // Chunks, the arrival entry, the audit entry (1) and the latest-reading update (1) per request.
+    const writeUnits = requests * (entry.readingWriteUnits + entry.arrivalWriteUnits + 1 + 1);
     const parts = {
       'API Gateway': requests * (prices.apiGateway.perMillionRequests / MILLION),
       'Lambda: authorizer':
@@ -109,7 +111,7 @@ export const costFigure: Figure<Shared> = async (ctx, shared) => {
         yTitle: 'USD per million readings',
         rules: [
           { y: floor, label: `floor: 1 write per reading ($${fmt(floor)})` },
-          { y: floor * 1.2, label: 'target: 1.2 × floor' },
+          { y: floor * COST_TARGET, label: `target: ${COST_TARGET} × floor` },
         ],
       },
     ),
@@ -124,9 +126,9 @@ export const costFigure: Figure<Shared> = async (ctx, shared) => {
     targets: [
       {
         name: `Cost per million readings (${reference?.readings} readings/request) vs the DynamoDB write floor`,
-        target: '≤ 1.2×',
+        target: `≤ ${COST_TARGET}×`,
         measured: `×${fmt(ratio)} ($${fmt(reference?.total ?? Number.NaN)} vs $${fmt(floor)})`,
-        met: ratio <= 1.2,
+        met: ratio <= COST_TARGET,
       },
     ],
     data: {

@@ -28,7 +28,7 @@ export const mixesFigure: Figure<Shared> = async (ctx) => {
   const device = await ctx.registerDevice('bench mixes');
   await runWorker<SeedInput, SeedOutput>(
     'seed',
-    { deviceId: device.deviceId, from: 0, count: storedRows, concurrency: 16 },
+    { layout: 'chunks', deviceId: device.deviceId, from: 0, count: storedRows, concurrency: 16 },
     { env: ctx.env, logFile: path.join(ctx.logsDir, 'seed.log') },
   );
   const headers = { authorization: `Bearer ${device.token}`, 'content-type': 'application/json' };

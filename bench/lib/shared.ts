@@ -9,6 +9,4 @@ export interface Shared {
   consumerMsPerReading?: { median: number; batchSize: number; readingsPerMessage: number };
   /** Sustained end-to-end stored readings/s. */
   storedPerSecond?: number;
-  /** The queries figure's device and the rows seeded for it (the exports figure exports them). */
-  seededDevice?: { deviceId: string; rows: number };
 }

@@ -48,7 +48,8 @@ serveWorker<ConsumerInput, ConsumerOutput>(async (input, progress) => {
   const { config } = await import('../../src/lib/config');
   const { currentDataKey } = await import('../../src/lib/crypto/data-keys');
   const { passwordKey, verifierId } = await import('../../src/lib/crypto/passwords');
-  const { readingsMessage, sealReadings } = await import('../../src/lib/readings/messages');
+  const { chunkedMessage, parseQueuedMessage } = await import('../../src/lib/readings/messages');
+  const { sealRequest } = await import('../../src/lib/readings/ingest');
   const { itemsOf } = await import('../../src/lib/readings/store');
   const { rowKey } = await import('../../src/lib/readings/rows');
   const consume = handler as unknown as (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
@@ -68,16 +69,19 @@ serveWorker<ConsumerInput, ConsumerOutput>(async (input, progress) => {
     const { keyId, key } = await currentDataKey(count);
     const sealKey = rowKey(key, deviceId, withPassword ? passwordDerivedKey : undefined);
     const batchId = `${Date.now().toString(36).padStart(9, '0')}${randomBytes(9).toString('base64url')}`;
-    const readings = sealReadings(
-      sealKey,
-      deviceId,
+    const header = { deviceId, batchId, arrivedAt: Date.now() };
+    const sealing = withPassword
+      ? { key: sealKey, verifier: verifierId(passwordDerivedKey) }
+      : { key: sealKey };
+    const { chunks, latest } = sealRequest(
       Array.from({ length: count }, (_, index) => ({
-        id: `${batchId}-${index}`,
         relativeTime: index,
         interrogatorTime: 1_700_000_000_000_000 + index,
         freeform: freeformOf(index),
+        password: withPassword ? password : undefined,
       })),
-      withPassword ? verifierId(passwordDerivedKey) : undefined,
+      header,
+      new Map([[withPassword ? password : undefined, sealing]]),
     );
     const audit = {
       requestId: randomUUID(),
@@ -88,9 +92,7 @@ serveWorker<ConsumerInput, ConsumerOutput>(async (input, progress) => {
       rows: count,
       action: 'write' as const,
     };
-    return [
-      JSON.stringify(readingsMessage({ deviceId, batchId, arrivedAt: Date.now(), keyId }, readings, audit)),
-    ];
+    return [JSON.stringify(chunkedMessage({ ...header, keyId, latest }, chunks, audit))];
   };
   const event = (bodies: string[]): SQSEvent => ({
     Records: bodies.map((body) => ({
@@ -154,9 +156,11 @@ serveWorker<ConsumerInput, ConsumerOutput>(async (input, progress) => {
           let elapsed: number;
           if (mode === 'raw') {
             const bodies = await makeBodies();
-            const items = bodies.flatMap((body) =>
-              itemsOf({ ...JSON.parse(body), seq: 0 }).readings.map((entry) => entry.item),
-            );
+            const items = bodies.flatMap((body) => {
+              const parsed = parseQueuedMessage(body);
+              if (parsed.kind !== 'batch') throw new Error('bench messages are inline');
+              return itemsOf(parsed.batch).readings.map((entry) => entry.item);
+            });
             const started = performance.now();
             await rawWrite(items);
             elapsed = performance.now() - started;

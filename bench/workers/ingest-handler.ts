@@ -62,7 +62,9 @@ export interface HandlerOutput {
 
 serveWorker<HandlerInput, HandlerOutput>(async (input, progress) => {
   const { handler } = await import('../../src/handlers/ingest-readings');
-  const { readingsMessage, sealReadings } = await import('../../src/lib/readings/messages');
+  const { chunkedMessage } = await import('../../src/lib/readings/messages');
+  const { sealRequest } = await import('../../src/lib/readings/ingest');
+  const { parseIngestBody, toIncomingReadings } = await import('../../src/lib/readings/wire');
   const { itemsOf } = await import('../../src/lib/readings/store');
   const { rowKey } = await import('../../src/lib/readings/rows');
   const invoke = handler as unknown as (
@@ -107,20 +109,17 @@ serveWorker<HandlerInput, HandlerOutput>(async (input, progress) => {
         input.deviceId,
         mode === 'password' ? Buffer.alloc(32, 9) : undefined,
       );
-      const sealed = sealReadings(
-        key,
-        input.deviceId,
-        (
-          JSON.parse(body) as Array<{
-            data: { relative_time: number; interrogator_time: number; freeform: unknown };
-          }>
-        ).map((entry, index) => ({
-          id: `0mhx2k3q0AbCdEfGhIjKl-${index}`,
-          relativeTime: entry.data.relative_time,
-          interrogatorTime: entry.data.interrogator_time,
-          freeform: entry.data.freeform,
-        })),
-        mode === 'password' ? 'AbCdEfGhIjKlMnOpQrStUv' : undefined,
+      const header = { deviceId: input.deviceId, batchId: '0mhx2k3q0AbCdEfGhIjKl', arrivedAt: Date.now() };
+      const incoming = toIncomingReadings(parseIngestBody(JSON.parse(body)));
+      const { chunks, latest } = sealRequest(
+        incoming,
+        header,
+        new Map([
+          [
+            incoming[0]?.password,
+            mode === 'password' ? { key, verifier: 'AbCdEfGhIjKlMnOpQrStUv' } : { key },
+          ],
+        ]),
       );
       const audit = {
         requestId: randomUUID(),
@@ -132,21 +131,12 @@ serveWorker<HandlerInput, HandlerOutput>(async (input, progress) => {
         action: 'write' as const,
       };
       // One message per request (spilled to S3 when over 1 MiB; the bytes are the same either way).
-      const message = readingsMessage(
-        {
-          deviceId: input.deviceId,
-          batchId: '0mhx2k3q0AbCdEfGhIjKl',
-          arrivedAt: Date.now(),
-          keyId: randomUUID(),
-        },
-        sealed,
-        audit,
-      );
+      const message = chunkedMessage({ ...header, keyId: randomUUID(), latest }, chunks, audit);
       const messages = [message];
-      const { readings: readingWrites, after } = itemsOf({ ...message, seq: 0 });
+      const { readings: readingWrites, after } = itemsOf({ ...message, seq: 0, readings: [] });
       const items = [...readingWrites, ...after];
-      const readingItems = items.filter((entry) => 'rt' in entry.item);
-      const arrivalItems = items.filter((entry) => 'rows' in entry.item);
+      const readingItems = items.filter((entry) => 'ix' in entry.item);
+      const arrivalItems = items.filter((entry) => 'chunks' in entry.item);
       const auditItems = items.filter((entry) => 'entryKey' in entry.item);
       const sum = (list: typeof items, f: (bytes: number) => number) =>
         list.reduce((total, entry) => total + f(itemBytes(entry.item)), 0);

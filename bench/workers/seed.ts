@@ -3,10 +3,16 @@ import { freeformOf } from '../lib/readings';
 import { serveWorker } from '../lib/workers';
 
 // Seeds a device's readings straight into DynamoDB with BatchWriteItem, in exactly the item format
-// the consumer writes (sealed under a real data key, so queries decrypt them as usual). Arrival-log
-// items are left out: relative-time windows never read them.
+// the consumer writes (sealed under a real data key, so queries decrypt them as usual), in either
+// layout: `rows`, one item per reading (the original service's pattern, and ours before chunks), or
+// `chunks` of 100 readings (what a 100-reading request becomes). Arrival-log items are left out:
+// relative-time windows never read them.
+
+export type SeedLayout = 'rows' | 'chunks';
+export const READINGS_PER_CHUNK = 100;
 
 export interface SeedInput {
+  layout: SeedLayout;
   deviceId: string;
   /** Relative times from..from+count-1. */
   from: number;
@@ -25,11 +31,26 @@ serveWorker<SeedInput, SeedOutput>(async (input, progress) => {
   const { seal } = await import('../../src/lib/crypto/cipher');
   const { currentDataKey } = await import('../../src/lib/crypto/data-keys');
   const { readingAad, readingSortKey, rowKey } = await import('../../src/lib/readings/rows');
+  const { sealChunks } = await import('../../src/lib/readings/chunks');
+  const { itemsOf } = await import('../../src/lib/readings/store');
 
   const started = performance.now();
   const { keyId, key } = await currentDataKey(input.count);
   const deviceKey = rowKey(key, input.deviceId);
   const arrivedAt = Date.now();
+  /** The chunk items of readings first..first+count-1 (one request's worth). */
+  const chunkItems = (first: number, count: number) => {
+    const batchId = `seed${first}`;
+    const header = { deviceId: input.deviceId, batchId, arrivedAt };
+    const readings = Array.from({ length: count }, (_, number) => ({
+      number,
+      relativeTime: first + number,
+      interrogatorTime: 1_700_000_000_000_000 + first + number,
+      freeform: freeformOf(first + number),
+    }));
+    const chunks = sealChunks(deviceKey, header, readings, 0);
+    return itemsOf({ ...header, seq: 0, keyId, chunks, readings: [] }).readings.map((write) => write.item);
+  };
   const item = (relativeTime: number) => {
     const id = `seed${input.deviceId}-${relativeTime}`;
     const sealed = seal(
@@ -56,11 +77,19 @@ serveWorker<SeedInput, SeedOutput>(async (input, progress) => {
   const writer = async () => {
     while (next < input.count) {
       const start = next;
-      const end = Math.min(input.count, start + 25);
+      // 25 items per call: 25 readings as rows, or 25 × 100 readings as chunks.
+      const perCall = input.layout === 'rows' ? 25 : 25 * READINGS_PER_CHUNK;
+      const end = Math.min(input.count, start + perCall);
       next = end;
       let pending: Array<{ PutRequest: { Item: Record<string, unknown> } }> = [];
-      for (let offset = start; offset < end; offset += 1)
-        pending.push({ PutRequest: { Item: item(input.from + offset) } });
+      if (input.layout === 'rows') {
+        for (let offset = start; offset < end; offset += 1)
+          pending.push({ PutRequest: { Item: item(input.from + offset) } });
+      } else {
+        for (let offset = start; offset < end; offset += READINGS_PER_CHUNK)
+          for (const Item of chunkItems(input.from + offset, Math.min(READINGS_PER_CHUNK, end - offset)))
+            pending.push({ PutRequest: { Item } });
+      }
       for (let attempt = 0; pending.length > 0; attempt += 1) {
         const { UnprocessedItems = {} } = await dynamo.send(
           new BatchWriteCommand({ RequestItems: { [config.READINGS_TABLE]: pending } }),

@@ -1,13 +1,7 @@
 import * as z from 'zod';
 import { DEVICE_ID_PATTERN } from '../lib/devices/credentials';
-import {
-  getDevice,
-  listDevices,
-  publicDevice,
-  registerDevice,
-  revokeDevice,
-  rotateToken,
-} from '../lib/devices/devices';
+import { listDevices, registerDevice, revokeDevice, rotateToken } from '../lib/devices/devices';
+import { deviceStatus } from '../lib/devices/status';
 import { NotFoundError } from '../lib/errors';
 import { authenticatedRoute } from '../lib/http/handler';
 import { requireAdmin } from '../lib/http/principal';
@@ -50,7 +44,7 @@ export const handler = authenticatedRoute(async (request) => {
     }
     case 'GET /api/devices/{deviceId}': {
       const { deviceId } = parseInput(deviceIdParameter, request.pathParameters, 'path');
-      return json(200, publicDevice(await getDevice(deviceId)));
+      return json(200, await deviceStatus(deviceId));
     }
     case 'DELETE /api/devices/{deviceId}': {
       const { deviceId } = parseInput(deviceIdParameter, request.pathParameters, 'path');

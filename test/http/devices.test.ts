@@ -1,5 +1,6 @@
 import { adminToken, api } from '../support/api';
 import { basic, registerTestDevice } from '../support/devices';
+import { eventually } from '../support/sqs';
 
 describe('devices API and the authorizer, over HTTP', () => {
   it('answers 401 JSON without credentials or with bad ones, before any handler runs', async () => {
@@ -127,5 +128,29 @@ describe('devices API and the authorizer, over HTTP', () => {
     });
     expect(duplicate.status).toBe(409);
     expect((await api('GET', '/api/devices/no_such_device', { token: adminToken() })).status).toBe(404);
+  });
+
+  it("shows a device's latest reading (by its interrogator time when plausible) to admins", async () => {
+    const device = await registerTestDevice();
+    const shown = () =>
+      api<{ latestReading: unknown }>('GET', `/api/devices/${device.deviceId}`, { token: adminToken() });
+    expect((await shown()).body.latestReading).toBeNull();
+    const taken = Date.UTC(2026, 5, 1, 12, 0, 0);
+    const readings = [3, 1, 2].map((minute) => ({
+      data: {
+        relative_time: minute,
+        interrogator_time: String((taken + minute * 60_000) * 1000),
+        freeform: {},
+      },
+    }));
+    const accepted = await api<{ ids: string[] }>('PUT', '/api/iot', { token: device.token, body: readings });
+    expect(accepted.status).toBe(202);
+    await eventually(async () => {
+      expect((await shown()).body.latestReading).toEqual({
+        time: new Date(taken + 3 * 60_000).toISOString(),
+        id: accepted.body.ids[0],
+        relative_timestamp: 3,
+      });
+    });
   });
 });

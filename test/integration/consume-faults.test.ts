@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { arrivalsPartition } from '../../src/lib/readings/rows';
 import { injectFaults, throttled } from '../support/faults';
-import { itemsInPartition, sealedMessage } from '../support/readings';
+import { itemsInPartition, sealedMessage, storedReadings } from '../support/readings';
 
 // The consumer under faults, against DynamoDB Local and the S3 emulator: a message is reported failed
 // (so SQS redelivers it) whenever any of its writes did not happen, and a redelivery completes it
@@ -49,13 +49,13 @@ describe('consume-readings under faults', () => {
     } finally {
       faults.remove();
     }
-    expect(await itemsInPartition(deviceId)).toBe(30);
+    expect(await storedReadings(deviceId)).toBe(30);
     // No arrival entry names rows before they are all there: "seconds/{n}" cannot see a partial request.
     expect(await itemsInPartition(arrivalsPartition(deviceId))).toBe(0);
     // SQS redelivers it (twice, even): the same 30 rows and one arrival entry, nothing more.
     expect(await app.store.storeMessages([{ messageId: 'm', body }], deadline())).toEqual([]);
     expect(await app.store.storeMessages([{ messageId: 'm2', body }], deadline())).toEqual([]);
-    expect(await itemsInPartition(deviceId)).toBe(30);
+    expect(await storedReadings(deviceId)).toBe(30);
     expect(await itemsInPartition(arrivalsPartition(deviceId))).toBe(1);
   });
 
@@ -73,9 +73,9 @@ describe('consume-readings under faults', () => {
     } finally {
       faults.remove();
     }
-    expect(await itemsInPartition(deviceId)).toBe(0);
+    expect(await storedReadings(deviceId)).toBe(0);
     expect(await app.store.storeMessages([{ messageId: 's', body }], deadline())).toEqual([]);
-    expect(await itemsInPartition(deviceId)).toBe(5);
+    expect(await storedReadings(deviceId)).toBe(5);
   });
 
   it('fails (never half-stores) a pointer whose spilled copy is missing or altered', async () => {
@@ -97,6 +97,6 @@ describe('consume-readings under faults', () => {
         deadline(),
       ),
     ).toEqual(['missing', 'altered']);
-    expect(await itemsInPartition(deviceId)).toBe(0);
+    expect(await storedReadings(deviceId)).toBe(0);
   });
 });

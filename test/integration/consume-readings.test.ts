@@ -3,11 +3,11 @@ import malformed from '../../events/consume-readings-malformed.json';
 import { handler } from '../../src/handlers/consume-readings';
 import { dynamo } from '../../src/lib/aws/dynamo';
 import { lambdaContext } from '../support/lambda-context';
-import { itemsInPartition, sealedMessage, sqsEvent, sqsRecord } from '../support/readings';
+import { sealedMessage, sqsEvent, sqsRecord, storedReadings } from '../support/readings';
 
 const newDevice = () => `c_${randomBytes(6).toString('hex')}`;
 
-const storedRows = itemsInPartition;
+const storedRows = storedReadings;
 
 describe('consume-readings against DynamoDB Local', () => {
   afterEach(() => jest.restoreAllMocks());

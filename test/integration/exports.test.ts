@@ -18,7 +18,7 @@ import { registerTestDevice, type TestDevice } from '../support/devices';
 import { byId, csvRows, download, endedExport, parquetRows, requestExport } from '../support/exports';
 import { s3 } from '../support/images';
 import { testLogFile } from '../support/paths';
-import { sealedMessage } from '../support/readings';
+import { sealedMessageV2 as sealedMessage } from '../support/readings';
 import { eventually } from '../support/sqs';
 import { scanTable } from '../support/tables';
 
@@ -188,7 +188,8 @@ describe('exports through the local stack', () => {
 
   it('fails an export naming the readings that fail authentication, instead of leaving them out', async () => {
     // A device no listing shows (not registered), so no export of all devices running meanwhile meets
-    // its tampered row; its readings stored as the consumer stores them.
+    // its tampered reading; stored in the row layout (one item per reading, which the query API still
+    // reads), where one reading can be tampered with alone.
     const deviceId = `x_${randomBytes(8).toString('hex')}`;
     const message = await sealedMessage(deviceId, 3, 1);
     expect(

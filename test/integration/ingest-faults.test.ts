@@ -4,6 +4,7 @@ import sample from '../../events/ingest-readings.json';
 import { failedFor, injectFaults, throttled } from '../support/faults';
 import { lambdaContext } from '../support/lambda-context';
 import { createQueuePair, eventually, sqs } from '../support/sqs';
+import { incompressibleText } from '../support/text';
 
 // Issue 11, item 5: 202 means the whole request is queued; any other answer means none of it is.
 // The handler runs in-process on a queue of its own (so the test can count exactly what was queued),
@@ -57,9 +58,9 @@ async function ingestContainer() {
   return { ...app, queued, ingest };
 }
 
-/** 900 readings of ~1 KB: over 1 MiB once sealed, so the request is spilled to the ingest bucket. */
+/** 900 readings of 2.4 KB that do not compress: over 1 MiB once sealed, so the request is spilled. */
 const large = Array.from({ length: 900 }, (_, index) => ({
-  data: { relative_time: index, freeform: 'l'.repeat(1_000) },
+  data: { relative_time: index, freeform: incompressibleText(2_400) },
 }));
 const small = [{ data: { relative_time: 1, freeform: 'x' } }];
 

@@ -7,7 +7,7 @@ import { passwordPepper } from '../../src/lib/crypto/pepper';
 import { getDevice, registerDevice, rememberPasswordVerifier } from '../../src/lib/devices/devices';
 import { passwordAccess } from '../../src/lib/devices/passwords';
 import { AppError } from '../../src/lib/errors';
-import { readingsMessage, sealReadings } from '../../src/lib/readings/messages';
+import { readingsMessageV2, sealReadings } from '../../src/lib/readings/messages';
 import { queryReadings } from '../../src/lib/readings/query';
 import { rowKey } from '../../src/lib/readings/rows';
 import { alertsFile } from '../support/jobs';
@@ -36,7 +36,7 @@ async function writeLegacyRows(deviceId: string, password: string, relativeTimes
     })),
     v1,
   );
-  const message = readingsMessage({ deviceId, batchId, arrivedAt: Date.now(), keyId }, sealed);
+  const message = readingsMessageV2({ deviceId, batchId, arrivedAt: Date.now(), keyId }, sealed);
   const result = await consume(sqsEvent([sqsRecord(JSON.stringify(message))]), lambdaContext());
   expect(result.batchItemFailures).toEqual([]);
 }

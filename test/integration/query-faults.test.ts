@@ -3,7 +3,7 @@ import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { config } from '../../src/lib/config';
 import { readingSortKey } from '../../src/lib/readings/rows';
 import { injectFaults, throttled } from '../support/faults';
-import { sealedMessage } from '../support/readings';
+import { sealedMessageV2 as sealedMessage } from '../support/readings';
 
 // Issue 11, items 2 and 4: a query never answers a silently smaller page. Transient failures of the
 // key provider or DynamoDB give a retryable 503; a row that fails authentication is reported; a page
@@ -185,7 +185,7 @@ describe('query faults (through DynamoDB Local)', () => {
   it('ends a page before its rows exceed QUERY_MAX_PAGE_BYTES, resuming exactly after them', async () => {
     const app = await coldContainer({ QUERY_MAX_PAGE_BYTES: '65536' });
     const deviceId = `q_${randomBytes(6).toString('hex')}`;
-    const { readingsMessage, sealReadings } = await import('../../src/lib/readings/messages');
+    const { readingsMessageV2, sealReadings } = await import('../../src/lib/readings/messages');
     const { currentDataKey } = await import('../../src/lib/crypto/data-keys');
     const { rowKey } = await import('../../src/lib/readings/rows');
     const { keyId, key } = await currentDataKey(20);
@@ -200,7 +200,7 @@ describe('query faults (through DynamoDB Local)', () => {
       })),
     );
     const body = JSON.stringify(
-      readingsMessage({ deviceId, batchId: 'big', arrivedAt: Date.now(), keyId }, readings),
+      readingsMessageV2({ deviceId, batchId: 'big', arrivedAt: Date.now(), keyId }, readings),
     );
     expect(await app.store.storeMessages([{ messageId: randomUUID(), body }], Date.now() + 20_000)).toEqual(
       [],

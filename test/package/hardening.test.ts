@@ -32,6 +32,7 @@ const expectedGrants: Record<string, string[]> = {
     'dynamodb:GetItem DevicesTable',
     'dynamodb:PutItem DevicesTable',
     'dynamodb:Query DevicesTable/index/byKind',
+    'dynamodb:Query ReadingsTable',
     'dynamodb:UpdateItem DevicesTable',
   ],
   'ingest-readings': [

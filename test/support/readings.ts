@@ -4,15 +4,57 @@ import type { SQSEvent, SQSRecord } from 'aws-lambda';
 import { dynamo } from '../../src/lib/aws/dynamo';
 import { config } from '../../src/lib/config';
 import { currentDataKey } from '../../src/lib/crypto/data-keys';
-import { type InlineMessage, readingsMessage, sealReadings } from '../../src/lib/readings/messages';
+import { sealChunks } from '../../src/lib/readings/chunks';
+import {
+  type ChunkedMessage,
+  chunkedMessage,
+  type ReadingsMessageV2,
+  readingsMessageV2,
+  sealReadings,
+} from '../../src/lib/readings/messages';
 import { rowKey } from '../../src/lib/readings/rows';
 
-/** A real, sealed readings message as ingest would enqueue it. */
+/** A real, sealed readings message as ingest enqueues it (chunks), with freeform `{n: index}`. */
 export async function sealedMessage(
   deviceId: string,
   count: number,
   firstRelativeTime = 0,
-): Promise<InlineMessage> {
+  {
+    freeform = (index) => ({ n: index }),
+    relativeTime = (index) => firstRelativeTime + index,
+  }: { freeform?: (index: number) => unknown; relativeTime?: (index: number) => number } = {},
+): Promise<ChunkedMessage> {
+  const { keyId, key } = await currentDataKey(count);
+  const batchId = `b${randomBytes(8).toString('hex')}`;
+  const arrivedAt = Date.now();
+  const chunks = sealChunks(
+    rowKey(key, deviceId),
+    { deviceId, batchId, arrivedAt },
+    Array.from({ length: count }, (_, number) => ({
+      number,
+      relativeTime: relativeTime(number),
+      interrogatorTime: 1_000 + number,
+      freeform: freeform(number),
+    })),
+    0,
+  );
+  const latest = { t: arrivedAt, rt: relativeTime(count - 1), id: `${batchId}-${count - 1}` };
+  return chunkedMessage({ deviceId, batchId, arrivedAt, keyId, latest }, chunks);
+}
+
+/** Ids of a message's readings, in request order. */
+export const idsOf = (message: ChunkedMessage) =>
+  Array.from(
+    { length: message.chunks.reduce((sum, chunk) => sum + chunk.n, 0) },
+    (_, index) => `${message.batchId}-${index}`,
+  );
+
+/** A v2 message (one sealed value per reading), as ingest enqueued it before chunks. */
+export async function sealedMessageV2(
+  deviceId: string,
+  count: number,
+  firstRelativeTime = 0,
+): Promise<ReadingsMessageV2> {
   const { keyId, key } = await currentDataKey(count);
   const batchId = `b${randomBytes(8).toString('hex')}`;
   const readings = sealReadings(
@@ -25,7 +67,7 @@ export async function sealedMessage(
       freeform: { n: index },
     })),
   );
-  return readingsMessage({ deviceId, batchId, arrivedAt: Date.now(), keyId }, readings);
+  return readingsMessageV2({ deviceId, batchId, arrivedAt: Date.now(), keyId }, readings);
 }
 
 export function sqsRecord(body: string, messageId: string = randomUUID()): SQSRecord {
@@ -60,4 +102,24 @@ export async function itemsInPartition(partition: string): Promise<number> {
     }),
   );
   return Count;
+}
+
+/** How many readings a device has stored, in chunks (n each) and in items of one reading. */
+export async function storedReadings(deviceId: string): Promise<number> {
+  let total = 0;
+  let start: Record<string, unknown> | undefined;
+  do {
+    const page = await dynamo.send(
+      new QueryCommand({
+        TableName: config.READINGS_TABLE,
+        KeyConditionExpression: 'deviceId = :d',
+        ExpressionAttributeValues: { ':d': deviceId },
+        ProjectionExpression: 'n',
+        ExclusiveStartKey: start,
+      }),
+    );
+    for (const item of page.Items ?? []) total += typeof item.n === 'number' ? item.n : 1;
+    start = page.LastEvaluatedKey;
+  } while (start);
+  return total;
 }

@@ -1,4 +1,9 @@
-import { parseQueuedMessage, parseSpilledBody, readingsMessage } from '../../src/lib/readings/messages';
+import {
+  chunkedMessage,
+  parseQueuedMessage,
+  parseSpilledBody,
+  readingsMessageV2,
+} from '../../src/lib/readings/messages';
 import { absoluteTimestamp, encodeRelativeTime, relativeTimeRange } from '../../src/lib/readings/rows';
 
 describe('sortable relative time', () => {
@@ -50,7 +55,7 @@ describe('queued message versions', () => {
   };
 
   it('carries a whole request in one v2 message, per-reading password verifiers and the audit entry', () => {
-    const message = readingsMessage(
+    const message = readingsMessageV2(
       { deviceId: 'd', batchId: 'b', arrivedAt: 1, keyId: 'k' },
       [reading(0), { ...reading(1), pv: 'verifier' }],
       audit,
@@ -64,7 +69,33 @@ describe('queued message versions', () => {
         seq: 0,
         arrivedAt: 1,
         keyId: 'k',
+        chunks: [],
         readings: [reading(0), { ...reading(1), pv: 'verifier' }],
+        audit,
+      },
+    });
+  });
+
+  const chunk = { part: 0, lo: 5, hi: 7, n: 2, ix: 'AAQC', iv: 'AAAA', ct: 'AAAA' };
+
+  it('carries a whole request in one v3 message of chunks, with its latest reading and the audit entry', () => {
+    const latest = { t: 1, rt: 7, id: 'b-1' };
+    const message = chunkedMessage(
+      { deviceId: 'd', batchId: 'b', arrivedAt: 1, keyId: 'k', latest },
+      [chunk],
+      audit,
+    );
+    expect(parseQueuedMessage(JSON.stringify(message))).toEqual({
+      kind: 'batch',
+      batch: {
+        deviceId: 'd',
+        batchId: 'b',
+        seq: 0,
+        arrivedAt: 1,
+        keyId: 'k',
+        chunks: [chunk],
+        readings: [],
+        latest,
         audit,
       },
     });
@@ -95,7 +126,7 @@ describe('queued message versions', () => {
       spilled: { key: 'readings/x/b.json', bytes: 10, sha256: 'A'.repeat(43) },
     };
     expect(parseQueuedMessage(JSON.stringify(pointer))).toEqual({ kind: 'spilled', pointer });
-    const stored = readingsMessage({ deviceId: 'other', batchId: 'b', arrivedAt: 1, keyId: 'k' }, [
+    const stored = readingsMessageV2({ deviceId: 'other', batchId: 'b', arrivedAt: 1, keyId: 'k' }, [
       reading(0),
     ]);
     expect(() => parseSpilledBody(pointer, JSON.stringify(stored))).toThrow(/does not match/);
@@ -103,7 +134,23 @@ describe('queued message versions', () => {
 
   it.each([
     ['not JSON', '{'],
-    ['an unknown version', JSON.stringify({ v: 3, deviceId: 'd', batchId: 'b', arrivedAt: 1 })],
+    ['an unknown version', JSON.stringify({ v: 4, deviceId: 'd', batchId: 'b', arrivedAt: 1 })],
+    [
+      'a v3 message without chunks',
+      JSON.stringify({
+        v: 3,
+        deviceId: 'd',
+        batchId: 'b',
+        arrivedAt: 1,
+        keyId: 'k',
+        chunks: [],
+        latest: { t: 1, rt: 1, id: 'b-0' },
+      }),
+    ],
+    [
+      'a v3 message without its latest reading',
+      JSON.stringify({ v: 3, deviceId: 'd', batchId: 'b', arrivedAt: 1, keyId: 'k', chunks: [chunk] }),
+    ],
     [
       'no readings',
       JSON.stringify({ v: 2, deviceId: 'd', batchId: 'b', arrivedAt: 1, keyId: 'k', readings: [] }),

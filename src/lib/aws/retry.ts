@@ -67,7 +67,7 @@ export function isTransient(error: unknown): boolean {
 }
 
 /** An abort signal firing at the deadline, so a call in flight cannot outlast it. */
-const deadlineSignal = (deadline?: number) =>
+export const deadlineSignal = (deadline?: number) =>
   deadline === undefined ? undefined : AbortSignal.timeout(Math.max(1, deadline - Date.now()));
 
 /** Whether a deadline leaves room for one more wait of at most `delayMs`. */

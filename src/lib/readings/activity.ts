@@ -2,7 +2,8 @@ import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { dynamo } from '../aws/dynamo';
 import { queryPages } from '../aws/paging';
 import { config } from '../config';
-import { arrivalLowerBound, arrivalsPartition } from './rows';
+import { CHUNK_SPAN } from './chunks';
+import { arrivalLowerBound, arrivalsPartition, decodeRelativeTime } from './rows';
 
 // What a device sent, and when, from its arrival log (one item per stored message, keyed by arrival
 // time): Queries on one partition, never a scan, and never a read of the readings themselves.
@@ -29,16 +30,16 @@ export async function arrivalsBetween(
   for await (const { items } of queryPages({
     TableName: config.READINGS_TABLE,
     KeyConditionExpression: 'deviceId = :arrivals AND sk BETWEEN :from AND :to',
-    ExpressionAttributeNames: { '#rows': 'rows' },
+    ExpressionAttributeNames: { '#rows': 'rows', '#n': 'n' },
     ExpressionAttributeValues: {
       ':arrivals': arrivalsPartition(deviceId),
       ':from': arrivalLowerBound(Math.max(0, fromMs)),
       ':to': arrivalUpperBound(toMs),
     },
-    ProjectionExpression: 'sk, #rows',
+    ProjectionExpression: 'sk, #rows, #n',
   })) {
-    for (const item of items as Array<{ sk: string; rows?: string[] }>) {
-      arrivals.push({ at: arrivalMs(item.sk), readings: item.rows?.length ?? 0 });
+    for (const item of items as Array<{ sk: string; rows?: string[]; n?: number }>) {
+      arrivals.push({ at: arrivalMs(item.sk), readings: item.n ?? item.rows?.length ?? 0 });
     }
   }
   return { arrivals };
@@ -67,20 +68,28 @@ export async function lastArrivalAt(
 }
 
 /**
- * Largest relative time stored for the device (null when it has none): one key-only Query, no
- * decryption, so the jobs that call it do not load the key machinery.
+ * Largest relative time stored for the device (null when it has none): key-only Queries from the top,
+ * no decryption, so the jobs that call it do not load the key machinery. A chunk's key holds its
+ * lowest relative time and `hi` its highest; chunks span less than a bucket, so once an item's key is a
+ * bucket below the best found, nothing further down can beat it.
  */
 export async function maxRelativeTime(deviceId: string): Promise<number | null> {
-  const { Items = [] } = await dynamo.send(
-    new QueryCommand({
-      TableName: config.READINGS_TABLE,
-      KeyConditionExpression: 'deviceId = :device',
-      ExpressionAttributeValues: { ':device': deviceId },
-      ProjectionExpression: 'rt',
-      ScanIndexForward: false,
-      Limit: 1,
-    }),
-  );
-  const item = Items[0] as { rt: number } | undefined;
-  return item ? item.rt : null;
+  let best: number | null = null;
+  for await (const { items } of queryPages({
+    TableName: config.READINGS_TABLE,
+    KeyConditionExpression: 'deviceId = :device',
+    ExpressionAttributeNames: { '#rt': 'rt', '#hi': 'hi' },
+    ExpressionAttributeValues: { ':device': deviceId },
+    ProjectionExpression: 'sk, #rt, #hi',
+    ScanIndexForward: false,
+    Limit: 25,
+  })) {
+    for (const item of items as Array<{ sk: string; rt?: number; hi?: number }>) {
+      const lowest = decodeRelativeTime(item.sk);
+      if (best !== null && lowest + CHUNK_SPAN <= best) return best;
+      const highest = item.hi ?? item.rt ?? lowest;
+      if (best === null || highest > best) best = highest;
+    }
+  }
+  return best;
 }

@@ -7,14 +7,10 @@ import { passwordForWriting } from '../devices/passwords';
 import { UnavailableError } from '../errors';
 import { logger } from '../logger';
 import { count, MetricName } from '../observability';
+import { type SealedChunk, sealChunks } from './chunks';
 import { arrivalTimeFor, requestFingerprint } from './idempotency';
-import {
-  type AuditEntry,
-  CORRELATION_ATTRIBUTE,
-  readingsMessage,
-  type SealedReading,
-  sealReadings,
-} from './messages';
+import { type AuditEntry, CORRELATION_ATTRIBUTE, chunkedMessage, type LatestReading } from './messages';
+import { readingTimeMs } from './reading-time';
 import { rowKey } from './rows';
 import { spillMessage } from './spill';
 import type { IncomingReading } from './wire';
@@ -39,7 +35,7 @@ function newBatchId(deviceId: string, idempotencyKey?: string): string {
 }
 
 /** Groups by password: each password seals its readings under its own key. */
-function byPassword(readings: IncomingReading[]): Map<string | undefined, number[]> {
+function byPassword(readings: readonly IncomingReading[]): Map<string | undefined, number[]> {
   const groups = new Map<string | undefined, number[]>();
   readings.forEach((reading, index) => {
     const group = groups.get(reading.password) ?? [];
@@ -49,38 +45,56 @@ function byPassword(readings: IncomingReading[]): Map<string | undefined, number
   return groups;
 }
 
-/** Seals each reading under its device's key, and its password's when it has one; ids in request order. */
-async function sealAll(request: IngestRequest, ids: string[], dataKey: Buffer): Promise<SealedReading[]> {
-  const { deviceId, readings } = request;
-  const groups = byPassword(readings);
-  const device = [...groups.keys()].some((password) => password !== undefined)
-    ? await getDevice(deviceId)
-    : undefined;
-  const sealed = new Array<SealedReading>(readings.length);
-  for (const [password, indexes] of groups) {
-    let passwordDerivedKey: Buffer | undefined;
-    let verifier: string | undefined;
-    if (password !== undefined && device) {
-      ({ passwordDerivedKey, verifier } = await passwordForWriting(device, password));
-    }
-    const group = sealReadings(
-      rowKey(dataKey, deviceId, passwordDerivedKey),
-      deviceId,
-      indexes.map((index) => {
-        const { relativeTime, interrogatorTime, freeform } = readings[index] as IncomingReading;
-        return { id: ids[index] as string, relativeTime, interrogatorTime, freeform };
-      }),
-      verifier,
-    );
-    indexes.forEach((index, position) => {
-      sealed[index] = group[position] as SealedReading;
+/** The key (and password verifier) each password's readings are sealed with; `undefined`: no password. */
+export type SealingKeys = ReadonlyMap<string | undefined, { key: Buffer; verifier?: string }>;
+
+/**
+ * A request's readings as the queue carries them: chunks (chunks.ts), each password's readings under
+ * that password's key, ids `<batch id>-<position in the request>`; and its latest reading (by reading
+ * time, the later position winning a tie).
+ */
+export function sealRequest(
+  readings: readonly IncomingReading[],
+  header: { deviceId: string; batchId: string; arrivedAt: number },
+  keys: SealingKeys,
+): { chunks: SealedChunk[]; latest: LatestReading } {
+  const chunks: SealedChunk[] = [];
+  for (const [password, indexes] of byPassword(readings)) {
+    const sealing = keys.get(password);
+    if (!sealing) throw new Error('no sealing key for a password group');
+    const group = indexes.map((number) => {
+      const { relativeTime, interrogatorTime, freeform } = readings[number] as IncomingReading;
+      return { number, relativeTime, interrogatorTime, freeform };
     });
+    chunks.push(...sealChunks(sealing.key, header, group, chunks.length, sealing.verifier));
   }
-  return sealed;
+  let latest: LatestReading | undefined;
+  readings.forEach((reading, index) => {
+    const t = readingTimeMs(reading.interrogatorTime, header.arrivedAt);
+    if (!latest || t >= latest.t) latest = { t, rt: reading.relativeTime, id: `${header.batchId}-${index}` };
+  });
+  return { chunks, latest: latest as LatestReading };
+}
+
+/** The device's key, and each password's derived key and verifier (KDF, possibly a write of the verifier). */
+async function sealingKeys(request: IngestRequest, dataKey: Buffer): Promise<SealingKeys> {
+  const { deviceId } = request;
+  const passwords = [...byPassword(request.readings).keys()];
+  const device = passwords.some((password) => password !== undefined) ? await getDevice(deviceId) : undefined;
+  const keys = new Map<string | undefined, { key: Buffer; verifier?: string }>();
+  for (const password of passwords) {
+    if (password !== undefined && device) {
+      const { passwordDerivedKey, verifier } = await passwordForWriting(device, password);
+      keys.set(password, { key: rowKey(dataKey, deviceId, passwordDerivedKey), verifier });
+    } else {
+      keys.set(password, { key: rowKey(dataKey, deviceId) });
+    }
+  }
+  return keys;
 }
 
 /**
- * Seals every reading (AES-256-GCM, per-row IV, AAD = device + reading id) and enqueues the request
+ * Seals the readings (chunks: compressed, AES-256-GCM, fresh IV, AAD = device + chunk) and enqueues the request
  * as ONE message (inline, or spilled to the ingest bucket when over SQS's 1 MiB), so it is in the
  * queue whole or not at all; resolves only then, which is when the API may answer 202.
  */
@@ -103,7 +117,8 @@ export async function acceptReadings(request: IngestRequest): Promise<{ ids: str
     action: 'write',
   };
   const header = { deviceId, batchId, arrivedAt };
-  const message = readingsMessage({ ...header, keyId }, await sealAll(request, ids, dataKey), audit);
+  const { chunks, latest } = sealRequest(readings, header, await sealingKeys(request, dataKey));
+  const message = chunkedMessage({ ...header, keyId, latest }, chunks, audit);
   const attributes = { [CORRELATION_ATTRIBUTE]: { DataType: 'String', StringValue: request.requestId } };
   let body = JSON.stringify(message);
   const spilled = sqsMessageBytes({ body, attributes }) > MAX_SQS_MESSAGE_BYTES;

@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import { sealMany } from '../crypto/cipher';
+import { CHUNK_MAX_ROWS, type SealedChunk } from './chunks';
 import { readingAad } from './rows';
 
 // What ingest puts on the queue: readings already sealed, so no plaintext freeform or password ever
@@ -7,11 +8,14 @@ import { readingAad } from './rows';
 // enqueued whole or not at all: inline when it fits SQS's 1 MiB, otherwise the same message is stored
 // in the ingest bucket and the queue carries a pointer to it (the claim-check pattern).
 //
+//   v3 inline:  {v:3, deviceId, batchId, arrivedAt, keyId, chunks:[{part, lo, hi, n, ix, iv, ct, pv?}],
+//               latest:{t, rt, id}, audit?}  (chunks: see chunks.ts)
+//   spilled:    {v:2, deviceId, batchId, arrivedAt, spilled:{key, bytes, sha256}} (the object holds a v3
+//               or v2 inline message)
+//   Still consumed (from the queue or the dead-letter queue after an upgrade), stored one item per reading:
 //   v2 inline:  {v:2, deviceId, batchId, arrivedAt, keyId, readings:[{id, rt, it, iv, ct, pv?}], audit?}
-//   v2 spilled: {v:2, deviceId, batchId, arrivedAt, spilled:{key, bytes, sha256}}
-//   v1 (still consumed, e.g. from the dead-letter queue): one of several messages of a request, with
-//   seq and a message-wide verifierId.
-export const MESSAGE_VERSION = 2;
+//   v1: one of several messages of a request, with seq and a message-wide verifierId.
+export const MESSAGE_VERSION = 3;
 
 const base64 = z.string().regex(/^[A-Za-z0-9+/]*={0,2}$/);
 
@@ -37,6 +41,21 @@ const sealedReadingSchema = z.object({
 });
 export type SealedReading = z.infer<typeof sealedReadingSchema>;
 
+const sealedChunkSchema = z.object({
+  part: z.number().int().min(0).max(9_999),
+  lo: z.number().int(),
+  hi: z.number().int(),
+  n: z.number().int().min(1).max(CHUNK_MAX_ROWS),
+  ix: base64,
+  iv: base64,
+  ct: base64,
+  pv: z.string().min(1).optional(),
+});
+
+/** The request's most recent reading by reading time (reading-time.ts): the device's "latest" record. */
+const latestSchema = z.object({ t: z.number().int(), rt: z.number().int(), id: z.string().min(1) });
+export type LatestReading = z.infer<typeof latestSchema>;
+
 const header = {
   deviceId: z.string().min(1),
   batchId: z.string().min(1),
@@ -51,7 +70,18 @@ const inlineMessageSchema = z.object({
   /** The request's audit entry travels with its data, so it is stored exactly when the data is. */
   audit: auditEntrySchema.optional(),
 });
-export type InlineMessage = z.infer<typeof inlineMessageSchema>;
+
+const chunkedMessageSchema = z.object({
+  v: z.literal(3),
+  ...header,
+  keyId: z.string().min(1),
+  chunks: z.array(sealedChunkSchema).min(1),
+  latest: latestSchema,
+  audit: auditEntrySchema.optional(),
+});
+export type ChunkedMessage = z.infer<typeof chunkedMessageSchema>;
+/** What ingest enqueues (or spills). */
+export type InlineMessage = ChunkedMessage;
 
 const spilledMessageSchema = z.object({
   v: z.literal(2),
@@ -78,20 +108,34 @@ const legacyMessageSchema = z.object({
 export interface ReadingsBatch {
   deviceId: string;
   batchId: string;
-  /** Position among the messages of one request (v1 only; v2 requests are one message). */
+  /** Position among the messages of one request (v1 only; later requests are one message). */
   seq: number;
   arrivedAt: number;
   keyId: string;
+  /** v3: chunks (and no readings). */
+  chunks: SealedChunk[];
+  /** v1, v2: one sealed value per reading (and no chunks). */
   readings: SealedReading[];
+  latest?: LatestReading;
   audit?: AuditEntry;
 }
+
+/** How many readings a batch carries. */
+export const readingsIn = (batch: ReadingsBatch) =>
+  batch.readings.length + batch.chunks.reduce((sum, chunk) => sum + chunk.n, 0);
 
 export type QueuedMessage =
   | { kind: 'batch'; batch: ReadingsBatch }
   | { kind: 'spilled'; pointer: SpilledMessage };
 
 // A pointer is recognised first: whatever else a message carries, `spilled` says where its readings are.
-const queuedSchema = z.union([spilledMessageSchema, inlineMessageSchema, legacyMessageSchema]);
+const queuedSchema = z.union([
+  spilledMessageSchema,
+  chunkedMessageSchema,
+  inlineMessageSchema,
+  legacyMessageSchema,
+]);
+const spilledBodySchema = z.union([chunkedMessageSchema, inlineMessageSchema]);
 
 /** Parses a queued message body; throws on anything that is not one of the versions above. */
 export function parseQueuedMessage(body: string): QueuedMessage {
@@ -102,35 +146,51 @@ export function parseQueuedMessage(body: string): QueuedMessage {
 
 /** The inline message a spilled pointer refers to; it must name the same device and batch. */
 export function parseSpilledBody(pointer: SpilledMessage, body: string): ReadingsBatch {
-  const message = inlineMessageSchema.parse(JSON.parse(body));
+  const message = spilledBodySchema.parse(JSON.parse(body));
   if (message.deviceId !== pointer.deviceId || message.batchId !== pointer.batchId)
     throw new Error('spilled message does not match its pointer');
   return toBatch(message);
 }
 
-function toBatch(message: InlineMessage | z.infer<typeof legacyMessageSchema>): ReadingsBatch {
+function toBatch(
+  message: ChunkedMessage | z.infer<typeof inlineMessageSchema> | z.infer<typeof legacyMessageSchema>,
+): ReadingsBatch {
   const batch: ReadingsBatch = {
     deviceId: message.deviceId,
     batchId: message.batchId,
     seq: message.v === 1 ? message.seq : 0,
     arrivedAt: message.arrivedAt,
     keyId: message.keyId,
+    chunks: message.v === 3 ? message.chunks : [],
     readings:
-      message.v === 1 && message.verifierId
-        ? message.readings.map((reading) => ({ ...reading, pv: message.verifierId }))
-        : message.readings,
+      message.v === 3
+        ? []
+        : message.v === 1 && message.verifierId
+          ? message.readings.map((reading) => ({ ...reading, pv: message.verifierId }))
+          : message.readings,
   };
+  if (message.v === 3) batch.latest = message.latest;
   if (message.audit) batch.audit = message.audit;
   return batch;
 }
 
 /** The one message of a request. */
-export function readingsMessage(
-  header: Pick<InlineMessage, 'deviceId' | 'batchId' | 'arrivedAt' | 'keyId'>,
+export function chunkedMessage(
+  header: Pick<ChunkedMessage, 'deviceId' | 'batchId' | 'arrivedAt' | 'keyId' | 'latest'>,
+  chunks: SealedChunk[],
+  audit?: AuditEntry,
+): ChunkedMessage {
+  return { v: MESSAGE_VERSION, ...header, chunks, ...(audit ? { audit } : {}) };
+}
+
+/** A v2 message (one sealed value per reading), as ingest enqueued it before chunks. */
+export type ReadingsMessageV2 = z.infer<typeof inlineMessageSchema>;
+export function readingsMessageV2(
+  header: Pick<ReadingsMessageV2, 'deviceId' | 'batchId' | 'arrivedAt' | 'keyId'>,
   readings: SealedReading[],
   audit?: AuditEntry,
-): InlineMessage {
-  return { v: MESSAGE_VERSION, ...header, readings, ...(audit ? { audit } : {}) };
+): ReadingsMessageV2 {
+  return { v: 2, ...header, readings, ...(audit ? { audit } : {}) };
 }
 
 export interface ReadingToSeal {
@@ -141,9 +201,9 @@ export interface ReadingToSeal {
 }
 
 /**
- * Seals readings under one row key: each freeform gets its own random IV and is bound (AAD) to the
- * device and reading id; times stay plaintext for the sort key and queries. `verifierId` marks rows
- * sealed under a db_password.
+ * v2 sealing, one value per reading (what rows stored before chunks hold): each freeform gets its own
+ * random IV and is bound (AAD) to the device and reading id; times stay plaintext. `verifierId` marks
+ * rows sealed under a db_password.
  */
 export function sealReadings(
   key: Buffer,

@@ -1,8 +1,12 @@
 import { deriveKey } from '../crypto/cipher';
 
 // How readings are laid out in DynamoDB.
-//   Reading:  deviceId | sk = <sortable relative time>#<reading id>
-//   Arrival:  deviceId = "<deviceId>#arrivals" | sk = <arrival ms>#<batch>#<seq>, rows = [reading sk…]
+//   Chunk:    deviceId | sk = <sortable lowest relative time>#<batch id>.<part>   (chunks.ts)
+//   Reading:  deviceId | sk = <sortable relative time>#<reading id>  (one item per reading, as stored
+//             before chunks; still read, in the same Query)
+//   Arrival:  deviceId = "<deviceId>#arrivals" | sk = <arrival ms>#<batch>#<seq>, chunks = [chunk sk…]
+//             and n (readings), or rows = [reading sk…]
+//   Latest:   deviceId = "<deviceId>#latest" | sk = <reading time ms>#<reading id>  (latest.ts)
 // The arrival log is one small item per SQS message; "arrived in the last n seconds" is a Query on it,
 // which costs one extra write per message instead of a second index entry per reading.
 
@@ -26,7 +30,11 @@ export interface ReadingItem {
 export interface ArrivalItem {
   deviceId: string;
   sk: string;
-  rows: string[];
+  /** Sort keys of the message's chunks, in order, and how many readings they hold. */
+  chunks?: string[];
+  n?: number;
+  /** Messages from before chunks: the sort key of each reading's item. */
+  rows?: string[];
   expiresAt?: number;
 }
 
@@ -36,6 +44,12 @@ export const encodeRelativeTime = (relativeTime: number) =>
   relativeTime < 0
     ? `0${String(Number.MAX_SAFE_INTEGER + relativeTime).padStart(16, '0')}`
     : `1${String(relativeTime).padStart(16, '0')}`;
+
+/** The relative time a reading or chunk sort key starts with. */
+export const decodeRelativeTime = (sortKey: string) => {
+  const digits = Number(sortKey.slice(1, 17));
+  return sortKey[0] === '0' ? digits - Number.MAX_SAFE_INTEGER : digits;
+};
 
 /** What readingSortKey and arrivalSortKey produce (reading ids are `<batch id>-<index>`). */
 export const READING_SORT_KEY = /^[01]\d{16}#[A-Za-z0-9_-]{1,64}$/;

@@ -3,7 +3,9 @@ import { config } from '../config';
 import { logger } from '../logger';
 import { count, MetricName } from '../observability';
 import { auditItem } from './audit';
-import { parseQueuedMessage, parseSpilledBody, type ReadingsBatch } from './messages';
+import { type ChunkItem, chunkSortKey } from './chunks';
+import { latestItem } from './latest';
+import { parseQueuedMessage, parseSpilledBody, type ReadingsBatch, readingsIn } from './messages';
 import {
   type ArrivalItem,
   arrivalSortKey,
@@ -25,12 +27,26 @@ const READINGS_KEY = ['deviceId', 'sk'] as const;
 const AUDIT_KEY = ['day', 'entryKey'] as const;
 
 /**
- * Items a batch becomes, in two steps: its readings, then its arrival entry (and audit entry), which
- * is written only once every reading is, so an arrival entry never names a row that is not there.
- * Ids come from the message, so a redelivery rewrites the same items.
+ * Items a batch becomes, in two steps: its readings (chunks, or one item per reading for messages
+ * from before chunks), then its arrival entry, latest-reading entry (latest.ts) and audit entry, which
+ * are written only once every reading is, so they never name a row that is not there. Keys come from the message, so
+ * a redelivery rewrites the same items.
  */
 export function itemsOf(batch: ReadingsBatch): { readings: PutWrite[]; after: PutWrite[] } {
   const retention = expiresAt(batch.arrivedAt, config.READINGS_RETENTION_DAYS);
+  const chunks: ChunkItem[] = batch.chunks.map((chunk) => ({
+    deviceId: batch.deviceId,
+    sk: chunkSortKey(chunk.lo, batch.batchId, chunk.part),
+    n: chunk.n,
+    hi: chunk.hi,
+    at: batch.arrivedAt,
+    kid: batch.keyId,
+    ...(chunk.pv ? { pv: chunk.pv } : {}),
+    ix: Buffer.from(chunk.ix, 'base64'),
+    iv: Buffer.from(chunk.iv, 'base64'),
+    ct: Buffer.from(chunk.ct, 'base64'),
+    ...(retention ? { expiresAt: retention } : {}),
+  }));
   const readings: ReadingItem[] = batch.readings.map((reading) => ({
     deviceId: batch.deviceId,
     sk: readingSortKey(reading.rt, reading.id),
@@ -47,7 +63,9 @@ export function itemsOf(batch: ReadingsBatch): { readings: PutWrite[]; after: Pu
   const arrival: ArrivalItem = {
     deviceId: arrivalsPartition(batch.deviceId),
     sk: arrivalSortKey(batch.arrivedAt, batch.batchId, batch.seq),
-    rows: readings.map((reading) => reading.sk),
+    ...(chunks.length > 0
+      ? { chunks: chunks.map((chunk) => chunk.sk), n: readingsIn(batch) }
+      : { rows: readings.map((reading) => reading.sk) }),
     ...(retention ? { expiresAt: retention } : {}),
   };
   const put = (item: object): PutWrite => ({
@@ -56,9 +74,13 @@ export function itemsOf(batch: ReadingsBatch): { readings: PutWrite[]; after: Pu
     keyAttributes: READINGS_KEY,
   });
   const after = [put(arrival)];
+  if (batch.latest)
+    after.push(
+      put({ ...latestItem(batch.deviceId, batch.latest), ...(retention ? { expiresAt: retention } : {}) }),
+    );
   if (batch.audit)
     after.push({ table: config.AUDIT_TABLE, item: auditItem(batch.audit), keyAttributes: AUDIT_KEY });
-  return { readings: readings.map(put), after };
+  return { readings: [...chunks.map(put), ...readings.map(put)], after };
 }
 
 type Opened = { ok: true; batch: ReadingsBatch } | { ok: false; malformed: boolean };
@@ -108,7 +130,7 @@ export async function storeMessages(messages: QueuedMessage[], deadline: number)
       if (result.malformed) malformed += 1;
       return;
     }
-    readingsOf.set(messageId, result.batch.readings.length);
+    readingsOf.set(messageId, readingsIn(result.batch));
     const { readings, after } = itemsOf(result.batch);
     for (const write of readings) readingWrites.push({ ...write, messageId });
     for (const write of after) afterWrites.push({ ...write, messageId });
