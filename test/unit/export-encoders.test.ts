@@ -94,7 +94,7 @@ describe('Parquet encoding (hyparquet-writer, read back with hyparquet)', () => 
 
   it('bounds row groups by freeform bytes, each written to the sink before the next is gathered', async () => {
     const out = collect();
-    // 16 KB freeforms under a 98 KB bound (8 MiB in production): 6 rows per group.
+    // 16 KB freeforms under a 98 KB bound (4 MiB in production): 6 rows per group.
     const encoder = parquetEncoder(out.sink, { rows: 50_000, bytes: 98_000 });
     const input = rows(20, () => ({ blob: 'z'.repeat(16_370) }));
     let writesBeforeEnd = 0;

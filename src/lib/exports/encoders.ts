@@ -73,8 +73,10 @@ export function csvEncoder(sink: ByteSink): RowEncoder {
 // ---- Parquet: rows gathered into row groups bounded in rows and in freeform bytes (a group of 16 KB
 // freeforms stays small), each encoded and handed to the sink before the next one is gathered.
 
-const ROW_GROUP_ROWS = 50_000;
-const ROW_GROUP_BYTES = 8 * 1024 * 1024;
+// Measured (200,000 readings, encoder alone): 50,000-row groups peaked at 310 MB RSS, 10,000 at 163 MB,
+// in about the same time.
+const ROW_GROUP_ROWS = 10_000;
+const ROW_GROUP_BYTES = 4 * 1024 * 1024;
 
 const schema = [
   { name: 'root', num_children: COLUMNS.length },
