@@ -18,6 +18,9 @@ const valid = {
   STATS_TABLE: 's',
   ALERT_SINK: 'file',
   LOCAL_ALERTS_FILE: '/tmp/alerts.jsonl',
+  EXPORTS_TABLE: 'e',
+  EXPORTS_BUCKET: 'eb',
+  EXPORTS_QUEUE_URL: 'http://localhost:9324/000000000000/exports',
 };
 
 describe('loadConfig', () => {
@@ -26,6 +29,12 @@ describe('loadConfig', () => {
     expect(config.MAX_READINGS_PER_REQUEST).toBe(1000);
     expect(config.MAX_BODY_BYTES).toBe(1_000_000);
     expect(config.MAX_FREEFORM_BYTES).toBe(16_384);
+    expect(config).toMatchObject({
+      EXPORT_URL_TTL_SECONDS: 900,
+      EXPORT_MAX_CONCURRENT: 3,
+      EXPORT_MAX_WINDOW: 0,
+      EXPORT_PAGE_ROWS: 5_000,
+    });
   });
 
   it('treats empty strings (settings a stage does not use) as unset', () => {
