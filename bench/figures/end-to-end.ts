@@ -4,7 +4,7 @@ import { rangeBars, renderChart, timeSeries } from '../lib/charts';
 import type { Device } from '../lib/context';
 import { type Figure, sleep } from '../lib/figure';
 import { runLoad, warmUp } from '../lib/load';
-import { readingsBody } from '../lib/readings';
+import { readingsBody, windowPath } from '../lib/readings';
 import type { Shared } from '../lib/shared';
 import { fmt, fmtRange, percentile, range } from '../lib/stats';
 
@@ -50,7 +50,7 @@ export const endToEndFigure: Figure<Shared> = async (ctx, shared) => {
         ctx,
         probeDevice,
         'POST',
-        `/api/iot/${first}/${first + READINGS_PER_PROBE - 1}?limit=100`,
+        `/api/iot${windowPath(first, READINGS_PER_PROBE)}?limit=100`,
       );
       count += 1;
       if ((found.body.data?.length ?? 0) >= READINGS_PER_PROBE) break;

@@ -2,7 +2,7 @@ import path from 'node:path';
 import { rangeBars, renderChart } from '../lib/charts';
 import type { Figure } from '../lib/figure';
 import { type LoadRequest, type LoadResult, runLoad, warmUp } from '../lib/load';
-import { readingsBody } from '../lib/readings';
+import { readingsBody, windowPath } from '../lib/readings';
 import type { Shared } from '../lib/shared';
 import { fmt, fmtRange, type Range, range } from '../lib/stats';
 import { runWorker } from '../lib/workers';
@@ -37,7 +37,7 @@ export const mixesFigure: Figure<Shared> = async (ctx) => {
     return {
       kind: 'read',
       method: 'POST',
-      path: `/api/iot/${start}/${start + READ_ROWS - 1}?limit=${READ_ROWS}`,
+      path: `/api/iot${windowPath(start, READ_ROWS)}?limit=${READ_ROWS}`,
       headers,
     };
   };

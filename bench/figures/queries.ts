@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { rangeLines, renderChart } from '../lib/charts';
 import type { Figure } from '../lib/figure';
+import { windowPath } from '../lib/readings';
 import type { Shared } from '../lib/shared';
 import { fmt, percentile, range } from '../lib/stats';
 import { runWorker } from '../lib/workers';
@@ -42,7 +43,7 @@ export const queriesFigure: Figure<Shared> = async (ctx) => {
       const query = async () => {
         const start = Math.floor(Math.random() * (level - WINDOW + 1));
         const started = performance.now();
-        const response = await fetch(`${ctx.apiUrl}/api/iot/${start}/${start + WINDOW - 1}?limit=${WINDOW}`, {
+        const response = await fetch(`${ctx.apiUrl}/api/iot${windowPath(start, WINDOW)}?limit=${WINDOW}`, {
           method: 'POST',
           headers: { authorization: `Bearer ${device.token}`, 'content-type': 'application/json' },
         });

@@ -2,7 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { BatchWriteCommand } from '@aws-sdk/lib-dynamodb';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { lambdaContext } from '../../test/support/lambda-context';
-import { freeformOf } from '../lib/readings';
+import { freeformOf, interrogatorTimeOf, relativeTimeOf } from '../lib/readings';
 import { median } from '../lib/stats';
 import { serveWorker } from '../lib/workers';
 
@@ -75,8 +75,8 @@ serveWorker<ConsumerInput, ConsumerOutput>(async (input, progress) => {
       : { key: sealKey };
     const { chunks, latest } = sealRequest(
       Array.from({ length: count }, (_, index) => ({
-        relativeTime: index,
-        interrogatorTime: 1_700_000_000_000_000 + index,
+        relativeTime: relativeTimeOf(index),
+        interrogatorTime: interrogatorTimeOf(index),
         freeform: freeformOf(index),
         password: withPassword ? password : undefined,
       })),

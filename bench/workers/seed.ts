@@ -1,5 +1,5 @@
 import { BatchWriteCommand } from '@aws-sdk/lib-dynamodb';
-import { freeformOf } from '../lib/readings';
+import { freeformOf, interrogatorTimeOf, relativeTimeOf } from '../lib/readings';
 import { serveWorker } from '../lib/workers';
 
 // Seeds a device's readings straight into DynamoDB with BatchWriteItem, in exactly the item format
@@ -44,18 +44,19 @@ serveWorker<SeedInput, SeedOutput>(async (input, progress) => {
     const header = { deviceId: input.deviceId, batchId, arrivedAt };
     const readings = Array.from({ length: count }, (_, number) => ({
       number,
-      relativeTime: first + number,
-      interrogatorTime: 1_700_000_000_000_000 + first + number,
+      relativeTime: relativeTimeOf(first + number),
+      interrogatorTime: interrogatorTimeOf(first + number),
       freeform: freeformOf(first + number),
     }));
     const chunks = sealChunks(deviceKey, header, readings, 0);
     return itemsOf({ ...header, seq: 0, keyId, chunks, readings: [] }).readings.map((write) => write.item);
   };
-  const item = (relativeTime: number) => {
-    const id = `seed${input.deviceId}-${relativeTime}`;
+  const item = (index: number) => {
+    const relativeTime = relativeTimeOf(index);
+    const id = `seed${input.deviceId}-${index}`;
     const sealed = seal(
       deviceKey,
-      Buffer.from(JSON.stringify(freeformOf(relativeTime))),
+      Buffer.from(JSON.stringify(freeformOf(index))),
       readingAad(input.deviceId, id),
     );
     return {
@@ -63,7 +64,7 @@ serveWorker<SeedInput, SeedOutput>(async (input, progress) => {
       sk: readingSortKey(relativeTime, id),
       id,
       rt: relativeTime,
-      it: 1_700_000_000_000_000 + relativeTime,
+      it: interrogatorTimeOf(index),
       at: arrivedAt,
       kid: keyId,
       iv: sealed.iv,

@@ -36,3 +36,11 @@ export function keyFromFileName(name: string): string | undefined {
     .slice(0, 200);
   return cleaned || undefined;
 }
+
+/** A device's measured clock offset: "+3600.0 s ahead", "−2.5 s behind", "in sync" within 0.5 s. */
+export function formatClockOffset(offsetMs: number | undefined): string {
+  if (offsetMs === undefined) return '—';
+  if (Math.abs(offsetMs) < 500) return 'in sync';
+  const seconds = (Math.abs(offsetMs) / 1000).toFixed(1);
+  return offsetMs > 0 ? `+${seconds} s ahead` : `−${seconds} s behind`;
+}

@@ -1,5 +1,11 @@
 import http from 'node:http';
 import gatewayResponses from '../../infra/gateway-responses.json';
+import {
+  type ContentCoding,
+  contentCoding,
+  type InflateResult,
+  inflateBody,
+} from '../../src/lib/http/content-encoding';
 import { type ConsoleFiles, serveConsole } from './console-files';
 
 export interface Gateway {
@@ -35,6 +41,36 @@ function gatewayError(status: number) {
 export const API_GATEWAY_MAX_REQUEST_BYTES = 10 * 1024 * 1024;
 export const API_GATEWAY_TIMEOUT_MS = 29_000;
 
+class WireLimitReached extends Error {}
+
+/**
+ * A compressed body decoded the way API Gateway does before the integration: the wire bytes within
+ * its 10 MB, and the decoded bytes too (the cap that keeps a decompression bomb from filling memory;
+ * the functions then apply their own, smaller limit to the decoded body). A coding it cannot decode,
+ * or a body not in the coding it names, is a 415 there.
+ */
+async function decodeThenForward(
+  request: http.IncomingMessage,
+  coding: ContentCoding,
+): Promise<InflateResult> {
+  let wire = 0;
+  // Not destroyed when decoding stops early: the client still gets its answer.
+  const source = request.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>;
+  async function* wireBytes() {
+    for await (const chunk of source) {
+      wire += chunk.length;
+      if (wire > API_GATEWAY_MAX_REQUEST_BYTES) throw new WireLimitReached();
+      yield chunk;
+    }
+  }
+  try {
+    return await inflateBody(wireBytes(), coding, API_GATEWAY_MAX_REQUEST_BYTES);
+  } catch (error) {
+    if (error instanceof WireLimitReached) return { ok: false, reason: 'too-large', inflated: 0 };
+    throw error;
+  }
+}
+
 /**
  * The front door of the local API: forwards to `serverless offline`, which listens on an internal port.
  * It exists so that a shutdown can stop accepting requests first while the functions keep running to
@@ -55,73 +91,87 @@ export async function startGateway(
       response.writeHead(status, { ...securityHeaders, connection: 'close' });
       response.end(JSON.stringify(gatewayError(status)));
     };
-    // An oversize body is read to its end (up to a bound) before the 413, so the client that is still
-    // sending gets the answer instead of a broken pipe.
+    // A refused body is read to its end (up to a bound) before the answer, so the client that is still
+    // sending gets it instead of a broken pipe.
     let discarded = 0;
-    const refuseOversize = () => {
+    const refuseAfterBody = (status: number) => {
+      if (request.readableEnded) return refuse(status);
       request.on('data', (chunk: Buffer) => {
         discarded += chunk.length;
         if (discarded > 4 * API_GATEWAY_MAX_REQUEST_BYTES) request.destroy();
       });
-      request.once('end', () => refuse(413));
+      request.once('end', () => refuse(status));
       request.resume();
     };
     if (Number(request.headers['content-length'] ?? 0) > API_GATEWAY_MAX_REQUEST_BYTES)
-      return refuseOversize();
+      return refuseAfterBody(413);
     // The web console is served at the API's origin (as CloudFront does in AWS): one origin, no CORS.
     if (consoleFiles && serveConsole(consoleFiles, request, response)) return;
-    const upstream = http.request(
-      {
-        host: '127.0.0.1',
-        port: upstreamPort,
-        method: request.method,
-        path: request.url,
-        headers: request.headers,
-        agent,
-      },
-      (upstreamResponse) => {
-        clearTimeout(timeout);
-        const status = upstreamResponse.statusCode ?? 502;
-        // Our functions always answer with their security headers; an error without them was made by
-        // serverless-offline itself (authorizer denial, body too large, handler crash).
-        if (status >= 400 && !upstreamResponse.headers['x-content-type-options']) {
-          upstreamResponse.resume();
-          response.writeHead(status, securityHeaders);
-          response.end(JSON.stringify(gatewayError(status)));
-          return;
-        }
-        response.writeHead(status, upstreamResponse.headers);
-        upstreamResponse.pipe(response);
-      },
-    );
-    upstream.on('error', () => {
-      clearTimeout(timeout);
-      // Destroyed on purpose: the 413 is on its way.
-      if (oversize) return;
-      if (response.headersSent) return response.destroy();
-      response.writeHead(502, securityHeaders);
-      response.end(
-        JSON.stringify({ error: { code: 'BadGateway', message: 'The local API is not available' } }),
-      );
-    });
-    const timeout = setTimeout(() => {
-      upstream.destroy();
-      refuse(504);
-    }, API_GATEWAY_TIMEOUT_MS);
-    // A body without Content-Length (chunked) is counted as it streams.
-    let received = 0;
+
     let oversize = false;
-    request.on('data', (chunk: Buffer) => {
-      received += chunk.length;
-      if (received > API_GATEWAY_MAX_REQUEST_BYTES && !oversize) {
-        oversize = true;
+    const forward = (headers: http.IncomingHttpHeaders, decoded?: Buffer) => {
+      const upstream = http.request(
+        { host: '127.0.0.1', port: upstreamPort, method: request.method, path: request.url, headers, agent },
+        (upstreamResponse) => {
+          clearTimeout(timeout);
+          const status = upstreamResponse.statusCode ?? 502;
+          // Our functions always answer with their security headers; an error without them was made by
+          // serverless-offline itself (authorizer denial, body too large, handler crash).
+          if (status >= 400 && !upstreamResponse.headers['x-content-type-options']) {
+            upstreamResponse.resume();
+            response.writeHead(status, securityHeaders);
+            response.end(JSON.stringify(gatewayError(status)));
+            return;
+          }
+          response.writeHead(status, upstreamResponse.headers);
+          upstreamResponse.pipe(response);
+        },
+      );
+      upstream.on('error', () => {
         clearTimeout(timeout);
-        request.unpipe(upstream);
+        // Destroyed on purpose: the 413 is on its way.
+        if (oversize) return;
+        if (response.headersSent) return response.destroy();
+        response.writeHead(502, securityHeaders);
+        response.end(
+          JSON.stringify({ error: { code: 'BadGateway', message: 'The local API is not available' } }),
+        );
+      });
+      const timeout = setTimeout(() => {
         upstream.destroy();
-        refuseOversize();
-      }
-    });
-    request.pipe(upstream);
+        refuse(504);
+      }, API_GATEWAY_TIMEOUT_MS);
+      if (decoded) return upstream.end(decoded);
+      // A body without Content-Length (chunked) is counted as it streams.
+      let received = 0;
+      request.on('data', (chunk: Buffer) => {
+        received += chunk.length;
+        if (received > API_GATEWAY_MAX_REQUEST_BYTES && !oversize) {
+          oversize = true;
+          clearTimeout(timeout);
+          request.unpipe(upstream);
+          upstream.destroy();
+          refuseAfterBody(413);
+        }
+      });
+      request.pipe(upstream);
+    };
+
+    const hasBody =
+      Number(request.headers['content-length'] ?? 0) > 0 || 'transfer-encoding' in request.headers;
+    const coding = hasBody ? contentCoding(request.headers['content-encoding']) : undefined;
+    if (coding === undefined) return forward(request.headers);
+    if (coding === 'unsupported') return refuseAfterBody(415);
+    decodeThenForward(request, coding).then(
+      (result) => {
+        if (result.ok) {
+          // As API Gateway does: the integration gets the decoded body, the Content-Encoding header kept.
+          const { 'transfer-encoding': _chunked, ...headers } = request.headers;
+          forward({ ...headers, 'content-length': String(result.body.length) }, result.body);
+        } else refuseAfterBody(result.reason === 'corrupt' ? 415 : 413);
+      },
+      () => refuse(502),
+    );
   });
   // Longer than clients' idle keep-alive (undici: 4 s), so the server never closes a connection a
   // client is about to reuse.

@@ -16,7 +16,7 @@ export const handler = authenticatedRoute(async (request) => {
   if (request.principal.role !== 'device')
     throw new ForbiddenError('Readings are written by devices, with their own token');
   const readings = toIncomingReadings(parseIngestBody(request.body));
-  const { ids } = await acceptReadings({
+  const { ids, clockSkew } = await acceptReadings({
     deviceId: request.principal.deviceId,
     actor: request.principal.deviceId,
     route: `${request.method} ${request.resource}`,
@@ -24,5 +24,8 @@ export const handler = authenticatedRoute(async (request) => {
     readings,
     idempotencyKey: parseInput(idempotencyKey, request.headers['idempotency-key'], 'Idempotency-Key'),
   });
-  return json(202, { success: `${ids.length} object(s) accepted`, ids });
+  const { flagged, offsetMs, windowSeconds } = clockSkew;
+  // Only when a reading was outside the window: otherwise the original service's answer, unchanged.
+  const skew = flagged.length > 0 ? { clockSkew: { flagged, offsetMs, windowSeconds } } : {};
+  return json(202, { success: `${ids.length} object(s) accepted`, ids, ...skew });
 });

@@ -1,24 +1,46 @@
 import * as z from 'zod';
 import { DEVICE_ID_PATTERN } from '../lib/devices/credentials';
-import { listDevices, registerDevice, revokeDevice, rotateToken } from '../lib/devices/devices';
+import {
+  listDevices,
+  registerDevice,
+  revokeDevice,
+  rotateToken,
+  updateDeviceSettings,
+} from '../lib/devices/devices';
 import { deviceStatus } from '../lib/devices/status';
 import { NotFoundError } from '../lib/errors';
 import { authenticatedRoute } from '../lib/http/handler';
-import { requireAdmin } from '../lib/http/principal';
+import { requireAdmin, resolveDeviceScope } from '../lib/http/principal';
 import { json } from '../lib/http/response';
 import { page } from '../lib/pagination';
 import { isWellFormedText, parseInput, WELL_FORMED_MESSAGE } from '../lib/validation';
 
+const name = z.string().min(1).max(200).refine(isWellFormedText, WELL_FORMED_MESSAGE);
+const expectedIntervalSeconds = z.number().int().min(1).max(31_536_000);
+// Up to a year either way: devices that buffer for long offline need a wide window.
+const clockSkewWindowSeconds = z.number().int().min(1).max(31_536_000);
+const clockSkewAction = z.enum(['flag', 'reject']);
 const registration = z
   .strictObject({
     deviceId: z
       .string()
       .regex(DEVICE_ID_PATTERN, 'letters, digits, - and _ only, 3 to 64 characters')
       .optional(),
-    name: z.string().min(1).max(200).refine(isWellFormedText, WELL_FORMED_MESSAGE).optional(),
-    expectedIntervalSeconds: z.number().int().min(1).max(31_536_000).optional(),
+    name: name.optional(),
+    expectedIntervalSeconds: expectedIntervalSeconds.optional(),
+    clockSkewWindowSeconds: clockSkewWindowSeconds.optional(),
+    clockSkewAction: clockSkewAction.optional(),
   })
   .default({});
+// null removes a setting (the stage's default applies again).
+const settings = z
+  .strictObject({
+    name: name.optional(),
+    expectedIntervalSeconds: expectedIntervalSeconds.nullable().optional(),
+    clockSkewWindowSeconds: clockSkewWindowSeconds.nullable().optional(),
+    clockSkewAction: clockSkewAction.nullable().optional(),
+  })
+  .refine((body) => Object.values(body).some((value) => value !== undefined), 'no setting to change');
 const deviceIdParameter = z.strictObject({
   deviceId: z.string().regex(DEVICE_ID_PATTERN, 'not a device id'),
 });
@@ -27,10 +49,15 @@ const listQuery = z.strictObject({
   cursor: z.string().optional(),
 });
 
-// Device administration (admin only): register, list, show, revoke, rotate a token.
+// Device administration (admin only): register, list, show, change settings, revoke, rotate a token.
+// A device may read its own record (its status and measured clock), nothing else here.
 export const handler = authenticatedRoute(async (request) => {
-  requireAdmin(request.principal);
   const route = `${request.method} ${request.resource}`;
+  if (route === 'GET /api/devices/{deviceId}') {
+    const { deviceId } = parseInput(deviceIdParameter, request.pathParameters, 'path');
+    return json(200, await deviceStatus(resolveDeviceScope(request.principal, deviceId)));
+  }
+  requireAdmin(request.principal);
   switch (route) {
     case 'POST /api/devices': {
       const input = parseInput(registration, request.body, 'body');
@@ -42,9 +69,9 @@ export const handler = authenticatedRoute(async (request) => {
       const result = await listDevices(limit, cursor);
       return json(200, page(result.devices, result.next));
     }
-    case 'GET /api/devices/{deviceId}': {
+    case 'PATCH /api/devices/{deviceId}': {
       const { deviceId } = parseInput(deviceIdParameter, request.pathParameters, 'path');
-      return json(200, await deviceStatus(deviceId));
+      return json(200, await updateDeviceSettings(deviceId, parseInput(settings, request.body, 'body')));
     }
     case 'DELETE /api/devices/{deviceId}': {
       const { deviceId } = parseInput(deviceIdParameter, request.pathParameters, 'path');

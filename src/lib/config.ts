@@ -52,6 +52,18 @@ const schema = z
     QUERY_MAX_SCANNED_ROWS: positiveInt(10_000),
     READINGS_RETENTION_DAYS: nonNegativeInt(0),
     MAX_PASSWORDS_PER_DEVICE: positiveInt(16),
+    /**
+     * Clock skew: a reading whose interrogator_time lies outside arrival ± this window is flagged (or,
+     * with `reject`, its request refused). A device's own clockSkewWindowSeconds / clockSkewAction win.
+     */
+    CLOCK_SKEW_WINDOW_SECONDS: z.coerce.number().int().min(1).max(31_536_000).default(300),
+    CLOCK_SKEW_ACTION: z.enum(['flag', 'reject']).default('flag'),
+    /** A device's measured clock offset is written at most this often per container… */
+    CLOCK_OFFSET_WRITE_SECONDS: positiveInt(60),
+    /** …unless it moved by at least this much since the last write. */
+    CLOCK_OFFSET_CHANGE_MS: positiveInt(1_000),
+    /** How long a container reuses a device's clock-skew settings (an admin's change applies within it). */
+    DEVICE_SETTINGS_CACHE_SECONDS: nonNegativeInt(30),
     /** Wrong db_password guesses a device may make per window before every password query is a 429. */
     MAX_PASSWORD_GUESSES: positiveInt(10),
     PASSWORD_GUESS_WINDOW_SECONDS: positiveInt(900),

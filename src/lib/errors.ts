@@ -43,10 +43,12 @@ export class ValidationError extends AppError {
   }
 }
 
-// 400 rather than 413: the readings API answers every unacceptable body with 400 (its contract).
+// 400 by default: the readings API answers every unacceptable body with 400 (its contract). A
+// compressed body too large once decoded is a 413, like API Gateway's own answer to an oversize request
+// (clients that compress are new clients, not bound by the original contract).
 export class PayloadTooLargeError extends AppError {
-  constructor(message: string) {
-    super(400, ErrorCode.PayloadTooLarge, message);
+  constructor(message: string, status: 400 | 413 = 400) {
+    super(status, ErrorCode.PayloadTooLarge, message);
   }
 }
 

@@ -23,6 +23,10 @@ export const MetricName = {
   /** 5xx answers. */
   Failed: 'Failed',
   ReadingsAccepted: 'ReadingsAccepted',
+  /** Accepted readings whose interrogator_time was outside arrival ± the clock-skew window. */
+  ClockSkewFlagged: 'ClockSkewFlagged',
+  /** Ingest requests refused because a reading's clock was outside the window (action `reject`). */
+  ClockSkewRejected: 'ClockSkewRejected',
   ReadingsStored: 'ReadingsStored',
   MessagesStored: 'MessagesStored',
   BatchItemFailures: 'BatchItemFailures',

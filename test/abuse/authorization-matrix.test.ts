@@ -65,7 +65,9 @@ const matrix: Record<string, Row> = {
 
   'POST /api/devices': { expect: ADMIN_ONLY(201) },
   'GET /api/devices': { expect: ADMIN_ONLY(200) },
-  'GET /api/devices/{deviceId}': { expect: ADMIN_ONLY(200) },
+  // A device reads its own record (status, measured clock), not another's.
+  'GET /api/devices/{deviceId}': { expect: NAMED_DEVICE },
+  'PATCH /api/devices/{deviceId}': { expect: ADMIN_ONLY(200), body: { clockSkewWindowSeconds: 600 } },
   'DELETE /api/devices/{deviceId}': { expect: ADMIN_ONLY(200), deviceId: 'fresh' },
   'POST /api/devices/{deviceId}/token': { expect: ADMIN_ONLY(200), deviceId: 'fresh' },
 

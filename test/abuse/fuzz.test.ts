@@ -1,14 +1,17 @@
+import { gzipSync } from 'node:zlib';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import fc from 'fast-check';
 import ingestSample from '../../events/ingest-readings.json';
 import querySample from '../../events/query-readings.json';
 import { handler as ingest } from '../../src/handlers/ingest-readings';
+import { handler as manageDevices } from '../../src/handlers/manage-devices';
 import { handler as query } from '../../src/handlers/query-readings';
 import { dynamo, dynamoClient } from '../../src/lib/aws/dynamo';
 import { sqs } from '../../src/lib/aws/sqs';
 import { config } from '../../src/lib/config';
 import { registerDevice } from '../../src/lib/devices/devices';
 import { MAX_JSON_DEPTH } from '../../src/lib/http/json-body';
+import { isWellFormedText } from '../../src/lib/validation';
 import { lambdaContext } from '../support/lambda-context';
 import { expectSafeResponse } from '../support/responses';
 
@@ -562,4 +565,115 @@ describe('fuzzing the ingest and query handlers (fast-check, in-process)', () =>
     });
     expectSafeResponse(response.statusCode, response.headers ?? {}, response.body);
   });
+});
+
+describe('fuzzing compressed bodies and device settings (fast-check, in-process)', () => {
+  // Spies of their own: the block above restores its spies when it ends.
+  let queued: jest.SpiedFunction<typeof sqs.send>;
+  let written: jest.SpiedFunction<typeof dynamo.send>;
+  beforeAll(async () => {
+    deviceId = (await registerDevice({})).device.deviceId;
+    queued = jest.spyOn(sqs, 'send');
+    written = jest.spyOn(dynamo, 'send');
+  });
+  beforeEach(() => {
+    queued.mockReset();
+    queued.mockImplementation(async () => ({ Successful: [], Failed: [] }));
+  });
+  afterAll(() => {
+    queued.mockRestore();
+    written.mockRestore();
+  });
+
+  const encodedEvent = (bytes: Buffer, encoding: string) =>
+    ({
+      ...ingestEvent(undefined, { 'Content-Encoding': encoding }),
+      body: bytes.toString('base64'),
+      isBase64Encoded: true,
+    }) as unknown as APIGatewayProxyEvent;
+
+  it('answers arbitrary bytes labelled gzip (corrupt, truncated, or gzip of anything) without a 5xx', async () => {
+    const bytes = fc.oneof(
+      fc.uint8Array({ maxLength: 200 }).map((array) => Buffer.from(array)),
+      // A real gzip header followed by anything.
+      fc
+        .uint8Array({ maxLength: 200 })
+        .map((array) => Buffer.concat([Buffer.from([0x1f, 0x8b, 8, 0]), array])),
+      anyJson.map((value) => gzipSync(JSON.stringify(value))),
+      anyJson.map((value) => {
+        const whole = gzipSync(JSON.stringify(value));
+        return whole.subarray(0, Math.max(2, whole.length - 5));
+      }),
+    );
+    await fc.assert(
+      fc.asyncProperty(bytes, fc.constantFrom('gzip', 'x-gzip', 'deflate'), async (body, encoding) => {
+        queued.mockClear();
+        const response = await invoke(ingest, encodedEvent(body, encoding));
+        expectSafeResponse(response.statusCode, response.headers ?? {}, response.body);
+        expect([202, 400, 413, 415]).toContain(response.statusCode);
+        if (response.statusCode === 202) expect(queued).toHaveBeenCalled();
+        else expect(queued).not.toHaveBeenCalled();
+      }),
+      { numRuns: 1_000 },
+    );
+  }, 240_000);
+
+  it('answers device settings with 200 exactly when they are valid, else 400 changing nothing', async () => {
+    const window = fc.oneof(
+      fc.integer({ min: -10, max: 40_000_000 }),
+      fc.double({ noNaN: true }),
+      fc.string({ maxLength: 8 }),
+      fc.constant(null),
+    );
+    const action = fc.oneof(
+      fc.constantFrom('flag', 'reject', null),
+      fc.string({ maxLength: 8 }),
+      fc.integer(),
+    );
+    const settings = fc.oneof(
+      fc.record({ clockSkewWindowSeconds: window, clockSkewAction: action }, { requiredKeys: [] }),
+      anyJson,
+    );
+    const isValid = (body: unknown): boolean => {
+      if (body === null || typeof body !== 'object' || Array.isArray(body)) return false;
+      const entries = Object.entries(body as Record<string, unknown>);
+      if (entries.length === 0) return false;
+      const seconds = (value: unknown) =>
+        value === null ||
+        (Number.isInteger(value) && (value as number) >= 1 && (value as number) <= 31_536_000);
+      return entries.every(([key, value]) => {
+        if (key === 'clockSkewWindowSeconds' || key === 'expectedIntervalSeconds') return seconds(value);
+        if (key === 'clockSkewAction') return value === null || value === 'flag' || value === 'reject';
+        // Random keys are unlikely to be `name`, but it is a setting too.
+        if (key === 'name')
+          return (
+            typeof value === 'string' && value.length >= 1 && value.length <= 200 && isWellFormedText(value)
+          );
+        return false;
+      });
+    };
+    const event = (body: unknown) =>
+      ({
+        ...ingestSample,
+        httpMethod: 'PATCH',
+        resource: '/api/devices/{deviceId}',
+        path: `/api/devices/${deviceId}`,
+        pathParameters: { deviceId },
+        requestContext: { ...ingestSample.requestContext, authorizer: { role: 'admin' } },
+        body: JSON.stringify(body),
+      }) as unknown as APIGatewayProxyEvent;
+    let accepted = 0;
+    await fc.assert(
+      fc.asyncProperty(settings, async (body) => {
+        written.mockClear();
+        const response = await invoke(manageDevices, event(body));
+        expectSafeResponse(response.statusCode, response.headers ?? {}, response.body);
+        expect({ body, status: response.statusCode }).toEqual({ body, status: isValid(body) ? 200 : 400 });
+        if (response.statusCode === 200) accepted += 1;
+        else expect(written).not.toHaveBeenCalled();
+      }),
+      { numRuns: 500 },
+    );
+    expect(accepted).toBeGreaterThan(10);
+  }, 240_000);
 });

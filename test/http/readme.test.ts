@@ -167,6 +167,8 @@ describe('README.md examples', () => {
     expect([...new Set(checked.map((block) => block.section))]).toEqual([
       'The two commands',
       'Readings API',
+      'Compressed bodies',
+      'Clock skew',
       'Devices and access',
       'Exports',
       'Images',

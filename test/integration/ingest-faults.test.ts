@@ -58,9 +58,9 @@ async function ingestContainer() {
   return { ...app, queued, ingest };
 }
 
-/** 900 readings of 2.4 KB that do not compress: over 1 MiB once sealed, so the request is spilled. */
-const large = Array.from({ length: 900 }, (_, index) => ({
-  data: { relative_time: index, freeform: incompressibleText(2_400) },
+/** 400 readings of 2.4 KB that do not compress (~1 MB): over 1 MiB once sealed, so the request is spilled. */
+const large = Array.from({ length: 400 }, (_, index) => ({
+  data: { relative_time: index, freeform: incompressibleText(2_440) },
 }));
 const small = [{ data: { relative_time: 1, freeform: 'x' } }];
 

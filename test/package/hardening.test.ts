@@ -251,6 +251,23 @@ describe('least privilege and data protection in the packaged template', () => {
       },
       StringEqualsIfExists: { 'dynamodb:ReturnValues': ['NONE', 'UPDATED_NEW'] },
     });
+    // Ingest: a password's verifier and the measured clock, nothing else of the device.
+    const [ingestUpdate] = statementsOf('ingest-readings').filter((statement) =>
+      [statement.Action].flat().includes('dynamodb:UpdateItem'),
+    );
+    expect(ingestUpdate?.Condition).toEqual({
+      'ForAllValues:StringEquals': {
+        'dynamodb:Attributes': [
+          'deviceId',
+          'passwordVerifiers',
+          'clockOffsetMs',
+          'clockOffsetMeasuredAt',
+          'clockSkewFlagged',
+          'clockSkewRejected',
+        ],
+      },
+      StringEqualsIfExists: { 'dynamodb:ReturnValues': ['NONE', 'UPDATED_NEW'] },
+    });
     const [pepperRead] = statementsOf('ingest-readings').filter(
       (statement) =>
         [statement.Action].flat().includes('dynamodb:GetItem') &&

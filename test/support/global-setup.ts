@@ -24,9 +24,7 @@ export default async function globalSetup(): Promise<void> {
     dataDir,
     persist: false,
     adminToken,
-    // Bodies up to 3 MB: readings are compressed before they are queued, so only a body well over 1 MiB
-    // of incompressible text makes a message SQS cannot carry (the spill tests need one).
-    env: { LOCAL_QUEUE_VISIBILITY_TIMEOUT: '5', LOG_LEVEL: 'DEBUG', MAX_BODY_BYTES: '3000000' },
+    env: { LOCAL_QUEUE_VISIBILITY_TIMEOUT: '5', LOG_LEVEL: 'DEBUG' },
     log: (line) => functionLog.write(`[local] ${line}\n`),
     onFunctionOutput: (line) => functionLog.write(`${line}\n`),
   });

@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { keyFromFileName, toCsv } from '../../console/src/text';
+import { formatClockOffset, keyFromFileName, toCsv } from '../../console/src/text';
 import { imageKeySchema } from '../../src/lib/images/keys';
 
 describe('console text helpers', () => {
@@ -65,5 +65,18 @@ describe('console source', () => {
         : [];
     });
     expect(offenders).toEqual([]);
+  });
+});
+
+describe('formatClockOffset', () => {
+  it.each([
+    [undefined, '—'],
+    [0, 'in sync'],
+    [-499, 'in sync'],
+    [500, '+0.5 s ahead'],
+    [3_600_000, '+3600.0 s ahead'],
+    [-2_500, '−2.5 s behind'],
+  ])('%p → %p', (offsetMs, text) => {
+    expect(formatClockOffset(offsetMs)).toBe(text);
   });
 });

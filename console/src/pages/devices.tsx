@@ -2,6 +2,7 @@ import { useState } from 'preact/hooks';
 import type { Device } from '../../../src/lib/devices/device';
 import { api, messageOf, type Page } from '../api';
 import type { Session } from '../session';
+import { formatClockOffset } from '../text';
 import {
   AsyncView,
   CursorPager,
@@ -155,7 +156,10 @@ export function DevicesPage({ session }: { session: Session }) {
                 {shown.length === 0 ? (
                   <p class="state empty">No device on this page matches “{filter}”.</p>
                 ) : (
-                  <DataTable caption="Devices" columns={['Device', 'Name', 'Status', 'Since', 'Registered']}>
+                  <DataTable
+                    caption="Devices"
+                    columns={['Device', 'Name', 'Status', 'Since', 'Clock', 'Registered']}
+                  >
                     {shown.map((device) => (
                       <tr key={device.deviceId}>
                         <td>
@@ -168,6 +172,7 @@ export function DevicesPage({ session }: { session: Session }) {
                           <span class={`badge ${statusText(device)}`}>{statusText(device)}</span>
                         </td>
                         <td>{formatTime(device.stateChangedAt ?? device.revokedAt)}</td>
+                        <td>{formatClockOffset(device.clock?.offsetMs)}</td>
                         <td>{formatTime(device.createdAt)}</td>
                       </tr>
                     ))}
@@ -238,6 +243,17 @@ export function DevicePage({ session, deviceId }: { session: Session; deviceId: 
               <dt>Expected interval</dt>
               <dd>
                 {device.expectedIntervalSeconds ? `${device.expectedIntervalSeconds} s` : 'platform default'}
+              </dd>
+              <dt>Clock skew window</dt>
+              <dd>
+                {device.clockSkewWindowSeconds ? `± ${device.clockSkewWindowSeconds} s` : 'platform default'},{' '}
+                {device.clockSkewAction ?? 'platform default action'}
+              </dd>
+              <dt>Clock (measured)</dt>
+              <dd>
+                {device.clock
+                  ? `${formatClockOffset(device.clock.offsetMs)} at ${formatTime(device.clock.measuredAt)}; ${device.clock.flaggedReadings} readings flagged, ${device.clock.rejectedRequests} requests refused`
+                  : 'no reading with a time yet'}
               </dd>
               <dt>Registered</dt>
               <dd>{formatTime(device.createdAt)}</dd>

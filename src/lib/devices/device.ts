@@ -15,4 +15,21 @@ export interface Device {
   /** Set by the detect-silent-devices job; absent until its first transition ('reporting'). */
   reportingState?: ReportingState;
   stateChangedAt?: string;
+  /** ± seconds around arrival a reading's interrogator_time may lie; absent: the stage's default. */
+  clockSkewWindowSeconds?: number;
+  /** What happens to a request with a reading outside the window; absent: the stage's default. */
+  clockSkewAction?: ClockSkewAction;
+  /** The device's clock as measured at ingest (absent until a reading carried a time). */
+  clock?: DeviceClock;
+}
+
+export type ClockSkewAction = 'flag' | 'reject';
+
+export interface DeviceClock {
+  /** Newest reading's interrogator_time minus the request's arrival, ms (positive: the clock is ahead). */
+  offsetMs: number;
+  measuredAt: string;
+  /** Readings accepted with a time outside the window, and requests refused for one (approximate: see README). */
+  flaggedReadings: number;
+  rejectedRequests: number;
 }

@@ -15,9 +15,9 @@ import { ConflictError, ForbiddenError, NotFoundError } from '../errors';
 import { decodeCursor, encodeCursor } from '../pagination';
 import { DEVICE_ID_PATTERN, hashToken, newDeviceId, newDeviceToken } from './credentials';
 
-import type { Device, ReportingState } from './device';
+import type { ClockSkewAction, Device, ReportingState } from './device';
 
-export type { Device, ReportingState } from './device';
+export type { ClockSkewAction, Device, DeviceClock, ReportingState } from './device';
 
 /** The stored item: the public fields plus secrets' hashes, never the secrets themselves. */
 export interface DeviceRecord extends Device {
@@ -28,6 +28,11 @@ export interface DeviceRecord extends Device {
   passwordSalt: string;
   /** Verifier ids of the passwords this device has written with. */
   passwordVerifiers?: string[];
+  // The measured clock, flat (counters are updated in place; IAM names the attributes ingest may write).
+  clockOffsetMs?: number;
+  clockOffsetMeasuredAt?: string;
+  clockSkewFlagged?: number;
+  clockSkewRejected?: number;
 }
 
 const KIND = 'device';
@@ -51,6 +56,10 @@ export function publicDevice(record: DeviceRecord): Device {
     expectedIntervalSeconds,
     reportingState,
     stateChangedAt,
+    clockSkewWindowSeconds,
+    clockSkewAction,
+    clockOffsetMs,
+    clockOffsetMeasuredAt,
   } = record;
   return {
     deviceId,
@@ -62,6 +71,17 @@ export function publicDevice(record: DeviceRecord): Device {
     expectedIntervalSeconds,
     reportingState,
     stateChangedAt,
+    clockSkewWindowSeconds,
+    clockSkewAction,
+    clock:
+      clockOffsetMs === undefined || clockOffsetMeasuredAt === undefined
+        ? undefined
+        : {
+            offsetMs: clockOffsetMs,
+            measuredAt: clockOffsetMeasuredAt,
+            flaggedReadings: record.clockSkewFlagged ?? 0,
+            rejectedRequests: record.clockSkewRejected ?? 0,
+          },
   };
 }
 
@@ -69,6 +89,8 @@ export async function registerDevice(input: {
   deviceId?: string;
   name?: string;
   expectedIntervalSeconds?: number;
+  clockSkewWindowSeconds?: number;
+  clockSkewAction?: ClockSkewAction;
 }): Promise<{ device: Device; token: string }> {
   const deviceId = input.deviceId ?? newDeviceId();
   const token = newDeviceToken(deviceId);
@@ -83,6 +105,8 @@ export async function registerDevice(input: {
     tokenHash: hashToken(token),
     passwordSalt: randomBytes(16).toString('base64'),
     expectedIntervalSeconds: input.expectedIntervalSeconds,
+    clockSkewWindowSeconds: input.clockSkewWindowSeconds,
+    clockSkewAction: input.clockSkewAction,
   };
   const created = await writtenIf(
     dynamo.send(
@@ -249,6 +273,81 @@ export async function rotateToken(deviceId: string): Promise<{ device: Device; t
     }
     throw error;
   }
+}
+
+/** Settings an admin may change; null removes one (back to the stage's default). */
+export interface DeviceSettings {
+  name?: string;
+  expectedIntervalSeconds?: number | null;
+  clockSkewWindowSeconds?: number | null;
+  clockSkewAction?: ClockSkewAction | null;
+}
+
+export async function updateDeviceSettings(deviceId: string, settings: DeviceSettings): Promise<Device> {
+  const set: string[] = [];
+  const remove: string[] = [];
+  const values: Record<string, unknown> = {};
+  const names: Record<string, string> = {};
+  for (const [key, value] of Object.entries(settings)) {
+    if (value === undefined) continue;
+    names[`#${key}`] = key;
+    if (value === null) remove.push(`#${key}`);
+    else {
+      set.push(`#${key} = :${key}`);
+      values[`:${key}`] = value;
+    }
+  }
+  const update = [
+    set.length ? `SET ${set.join(', ')}` : '',
+    remove.length ? `REMOVE ${remove.join(', ')}` : '',
+  ]
+    .filter(Boolean)
+    .join(' ');
+  try {
+    const { Attributes } = await dynamo.send(
+      new UpdateCommand({
+        TableName: config.DEVICES_TABLE,
+        Key: { deviceId },
+        UpdateExpression: update,
+        ConditionExpression: 'attribute_exists(deviceId)',
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: Object.keys(values).length ? values : undefined,
+        ReturnValues: 'ALL_NEW',
+      }),
+    );
+    return publicDevice(Attributes as DeviceRecord);
+  } catch (error) {
+    if (error instanceof ConditionalCheckFailedException) throw new NotFoundError(`No device ${deviceId}`);
+    throw error;
+  }
+}
+
+/**
+ * Stores a clock measurement and adds to the skew counters (ingest; callers bound how often). Only
+ * these attributes, which the ingest function's IAM names; a device deleted meanwhile is left alone.
+ */
+export async function recordClockMeasurement(
+  deviceId: string,
+  measurement: { offsetMs: number; measuredAt: string; flagged: number; rejected: number },
+): Promise<void> {
+  await writtenIf(
+    dynamo.send(
+      new UpdateCommand({
+        TableName: config.DEVICES_TABLE,
+        Key: { deviceId },
+        UpdateExpression:
+          'SET clockOffsetMs = :offset, clockOffsetMeasuredAt = :at, clockSkewFlagged = if_not_exists(clockSkewFlagged, :zero) + :flagged, clockSkewRejected = if_not_exists(clockSkewRejected, :zero) + :rejected',
+        ConditionExpression: 'attribute_exists(deviceId)',
+        ExpressionAttributeValues: {
+          ':offset': measurement.offsetMs,
+          ':at': measurement.measuredAt,
+          ':zero': 0,
+          ':flagged': measurement.flagged,
+          ':rejected': measurement.rejected,
+        },
+      }),
+    ),
+  );
 }
 
 /** Records that the device wrote with a password (its verifier id), within the per-device limit. */

@@ -2,9 +2,10 @@ import middy from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { isTransient } from '../aws/retry';
 import { config } from '../config';
-import { AppError, PayloadTooLargeError, UnavailableError } from '../errors';
+import { AppError, PayloadTooLargeError, UnavailableError, UnsupportedMediaTypeError } from '../errors';
 import { logger } from '../logger';
 import { countWith, MetricName, observability } from '../observability';
+import { contentCoding, inflateBody, looksEncoded } from './content-encoding';
 import { parseJsonBody } from './json-body';
 import { type Principal, principalFrom } from './principal';
 import { errorResponse } from './response';
@@ -49,27 +50,63 @@ function compact(record: Record<string, string | undefined> | null): Record<stri
   return out;
 }
 
-function toRequest(event: APIGatewayProxyEvent, options: Options): HttpRequest {
+/**
+ * The body as the route should see it. With a Content-Encoding, every limit applies to the decoded
+ * bytes: API Gateway hands over the body already decoded (the header still set); a body still in its
+ * coding (a direct invoke) is decoded here, stopping at the limit.
+ */
+async function decodedBody(
+  rawBody: Buffer | undefined,
+  encodingHeader: string | undefined,
+  maxBytes: number,
+): Promise<Buffer | undefined> {
+  const coding = contentCoding(encodingHeader);
+  if (coding === 'unsupported') {
+    throw new UnsupportedMediaTypeError(
+      'Content-Encoding: only gzip, deflate or identity, one layer (the body is decoded once)',
+    );
+  }
+  if (!rawBody) return undefined;
+  if (coding === undefined) {
+    if (rawBody.length > maxBytes)
+      throw new PayloadTooLargeError(`Request body is ${rawBody.length} bytes; the limit is ${maxBytes}`);
+    return rawBody;
+  }
+  const tooLarge = () =>
+    new PayloadTooLargeError(
+      `Request body is over ${maxBytes} bytes once decoded; the limit is ${maxBytes}`,
+      413,
+    );
+  if (!looksEncoded(rawBody, coding)) {
+    if (rawBody.length > maxBytes) throw tooLarge();
+    return rawBody;
+  }
+  const inflated = await inflateBody([rawBody], coding, maxBytes);
+  if (inflated.ok) return inflated.body;
+  if (inflated.reason === 'too-large') throw tooLarge();
+  throw new UnsupportedMediaTypeError(`Request body is not valid ${coding} data`);
+}
+
+async function toRequest(event: APIGatewayProxyEvent, options: Options): Promise<HttpRequest> {
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(event.headers ?? {})) {
     if (value !== undefined) headers[name.toLowerCase()] = value;
   }
   const mode = options.body ?? 'json';
-  const rawBody =
+  const received =
     event.body === null || event.body === undefined || event.body === ''
       ? undefined
       : Buffer.from(event.body, event.isBase64Encoded ? 'base64' : 'utf8');
   const maxBytes = options.maxBodyBytes ?? config.MAX_BODY_BYTES;
-  if (mode !== 'none' && rawBody && rawBody.length > maxBytes) {
-    throw new PayloadTooLargeError(`Request body is ${rawBody.length} bytes; the limit is ${maxBytes}`);
-  }
+  const rawBody =
+    mode === 'none' ? undefined : await decodedBody(received, headers['content-encoding'], maxBytes);
   const body = mode === 'json' && rawBody ? parseJsonBody(rawBody.toString('utf8')) : undefined;
   return {
     method: event.httpMethod,
     path: event.path,
     resource: event.resource,
     body,
-    rawBody: mode === 'none' ? undefined : rawBody,
+    rawBody,
     binaryBody: event.isBase64Encoded === true,
     pathParameters: compact(event.pathParameters),
     query: compact(event.queryStringParameters),
@@ -117,15 +154,15 @@ function wrap(route: (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyRes
 
 /** A route open to anyone (only /health and the not-found fallback). */
 export function publicRoute(route: Route<HttpRequest>, options: Options = {}) {
-  return wrap((event) => route(toRequest(event, options)));
+  return wrap(async (event) => route(await toRequest(event, options)));
 }
 
 /** A route behind the Lambda authorizer: the principal it established comes with the request. */
 export function authenticatedRoute(route: Route<AuthenticatedRequest>, options: Options = {}) {
-  return wrap((event) => {
+  return wrap(async (event) => {
     // Authenticate before touching the body, so an anonymous caller learns nothing about validation.
     const principal = principalFrom(event.requestContext?.authorizer);
     if (principal.role === 'device') logger.appendKeys({ deviceId: principal.deviceId });
-    return route({ ...toRequest(event, options), principal });
+    return route({ ...(await toRequest(event, options)), principal });
   });
 }

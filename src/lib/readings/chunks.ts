@@ -5,7 +5,8 @@ import { encodeRelativeTime } from './rows';
 // Readings are stored in chunks: the readings of one message that share a device, a relative-time
 // bucket and a db_password are one item, compressed and sealed as one value. A window query is still
 // one Query on the sort key, because a chunk's key starts with its smallest relative time and a chunk
-// never spans more than one bucket (so chunks reaching into a window start at most one bucket early).
+// never spans more than one bucket (so a chunk reaching into a window starts in the window's first
+// bucket, where a key-only probe finds it).
 //
 //   Chunk: deviceId | sk = <sortable lowest relative time>#<batch id>.<part>
 //          n, hi (highest relative time), at, kid, pv?, ix (the rows' relative times and id numbers,
@@ -15,8 +16,13 @@ import { encodeRelativeTime } from './rows';
 // The additional data binds the ciphertext to the device, the chunk's key, its arrival time, password
 // verifier and index, so a chunk copied elsewhere, or an index edited, fails to open.
 
-/** Width of a bucket in relative-time units (a minute when relative times are microseconds). */
-export const CHUNK_SPAN = 60_000_000;
+/**
+ * Width of a bucket in relative-time units: 10 s when relative times are microseconds, as the
+ * original interrogator sends them. A window's first page probes at most this much below its start
+ * (keys only), and a request's readings that span more are split at bucket edges (cheaply: write units
+ * are per KB, so two half chunks cost about what one chunk does).
+ */
+export const CHUNK_SPAN = 10_000_000;
 /** Plaintext bytes per chunk before compression: far inside DynamoDB's 400 KB item even if incompressible. */
 export const CHUNK_MAX_PLAINTEXT_BYTES = 256 * 1024;
 export const CHUNK_MAX_ROWS = 1_000;

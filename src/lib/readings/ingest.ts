@@ -8,6 +8,7 @@ import { UnavailableError } from '../errors';
 import { logger } from '../logger';
 import { count, MetricName } from '../observability';
 import { type SealedChunk, sealChunks } from './chunks';
+import { type ClockSkewResult, checkClockSkew, recordClockSkew } from './clock-skew';
 import { arrivalTimeFor, requestFingerprint } from './idempotency';
 import { type AuditEntry, CORRELATION_ATTRIBUTE, chunkedMessage, type LatestReading } from './messages';
 import { readingTimeMs } from './reading-time';
@@ -98,13 +99,20 @@ async function sealingKeys(request: IngestRequest, dataKey: Buffer): Promise<Sea
  * as ONE message (inline, or spilled to the ingest bucket when over SQS's 1 MiB), so it is in the
  * queue whole or not at all; resolves only then, which is when the API may answer 202.
  */
-export async function acceptReadings(request: IngestRequest): Promise<{ ids: string[] }> {
+export async function acceptReadings(
+  request: IngestRequest,
+): Promise<{ ids: string[]; clockSkew: ClockSkewResult }> {
   const { deviceId, readings } = request;
   const now = Date.now();
   const batchId = newBatchId(deviceId, request.idempotencyKey);
   const arrivedAt = request.idempotencyKey
     ? await arrivalTimeFor(batchId, deviceId, requestFingerprint(readings), now)
     : now;
+  const clockSkew = await checkClockSkew(
+    deviceId,
+    readings.map((reading) => reading.interrogatorTime),
+    arrivedAt,
+  );
   const ids = readings.map((_, index) => `${batchId}-${index}`);
   const { keyId, key: dataKey } = await currentDataKey(readings.length);
   const audit: AuditEntry = {
@@ -131,5 +139,6 @@ export async function acceptReadings(request: IngestRequest): Promise<{ ids: str
   }
   count(MetricName.ReadingsAccepted, readings.length);
   logger.info('readings accepted', { readings: readings.length, batchId, spilled });
-  return { ids };
+  await recordClockSkew(deviceId, clockSkew);
+  return { ids, clockSkew };
 }

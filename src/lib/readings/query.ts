@@ -248,8 +248,36 @@ async function offerItem(
 }
 
 /**
- * Relative-time windows: one Query on the sort key. Chunks start at most one bucket before the rows
- * they hold, so the range starts at the window's bucket and a filter drops items wholly before it.
+ * Where a window's Query starts: at its first relative time, or earlier at the lowest chunk that
+ * starts before it and reaches into it. Such chunks start in the same bucket, so a key-only probe of
+ * that bucket's part below `start` finds them (on the first page only: a cursor knows where it is).
+ */
+async function windowStart(deviceId: string, start: number): Promise<string> {
+  const from = relativeTimeRange(start, start).from;
+  if (start === MIN_RELATIVE || bucketStart(start) === start) return from;
+  let lowest = from;
+  for await (const { items } of queryPages({
+    TableName: config.READINGS_TABLE,
+    KeyConditionExpression: 'deviceId = :device AND sk BETWEEN :from AND :to',
+    FilterExpression: '#hi >= :start',
+    ExpressionAttributeNames: { '#hi': 'hi' },
+    ExpressionAttributeValues: {
+      ':device': deviceId,
+      ':from': relativeTimeRange(bucketStart(start), start).from,
+      ':to': from,
+      ':start': start,
+    },
+    ProjectionExpression: 'sk',
+  })) {
+    for (const item of items as Array<{ sk: string }>) if (item.sk < lowest) lowest = item.sk;
+  }
+  return lowest;
+}
+
+/**
+ * Relative-time windows: one Query on the sort key, from the window's start (or the chunk reaching
+ * into it) to its end; a filter drops items wholly before the window (chunks of other requests that
+ * started between).
  */
 async function rangePage(
   request: QueryRequest,
@@ -273,6 +301,7 @@ async function rangePage(
     throw cursorOutsideQuery();
   const resume = position?.o !== undefined ? position : undefined;
   const wanted = (relativeTime: number) => relativeTime >= start && relativeTime <= end;
+  const from = resume ? resume.sk : position ? bounds.from : await windowStart(request.deviceId, start);
   let lastExamined: string | undefined;
   for await (const { items } of queryPages({
     TableName: config.READINGS_TABLE,
@@ -285,7 +314,7 @@ async function rangePage(
       : {}),
     ExpressionAttributeValues: {
       ':device': request.deviceId,
-      ':from': resume ? resume.sk : bounds.from,
+      ':from': from,
       ':to': bounds.to,
       ...(start > MIN_RELATIVE ? { ':start': start } : {}),
     },
