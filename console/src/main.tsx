@@ -6,6 +6,7 @@ import { CachePage } from './pages/cache';
 import { DevicePage, DevicesPage } from './pages/devices';
 import { ImagePage, ImagesPage } from './pages/images';
 import { OverviewPage } from './pages/overview';
+import { ProvisioningPage } from './pages/provisioning';
 import { ReadingsPage } from './pages/readings';
 import { SignInPage } from './pages/signin';
 import { StatsPage } from './pages/stats';
@@ -22,6 +23,7 @@ interface NavItem {
 const NAV: NavItem[] = [
   { path: '/', label: 'Overview' },
   { path: '/devices', label: 'Devices', adminOnly: true },
+  { path: '/provisioning', label: 'Provisioning', adminOnly: true },
   { path: '/readings', label: 'Readings' },
   { path: '/images', label: 'Images' },
   { path: '/cache', label: 'Image cache', adminOnly: true },
@@ -42,6 +44,7 @@ function Page({ session, path }: { session: Session; path: string }) {
   if (admin && section === 'devices' && id !== undefined)
     return <DevicePage session={session} deviceId={id} />;
   if (admin && section === 'devices') return <DevicesPage session={session} />;
+  if (admin && section === 'provisioning') return <ProvisioningPage session={session} />;
   if (admin && section === 'audit') return <AuditPage session={session} />;
   if (admin && section === 'cache') return <CachePage session={session} />;
   return (

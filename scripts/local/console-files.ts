@@ -6,7 +6,7 @@ import path from 'node:path';
 // Any other path goes on to the API, so unknown routes keep their JSON 404. (Kept equal to the
 // CloudFront function's list in infra/resources/console.yml by test/package/console-template.test.ts.)
 export const PAGE_PATHS =
-  /^\/(?:|signin|devices(?:\/[^/]+)?|readings|images(?:\/[^/]+)?|cache|audit|stats)\/?$/;
+  /^\/(?:|signin|devices(?:\/[^/]+)?|readings|images(?:\/[^/]+)?|provisioning|cache|audit|stats)\/?$/;
 
 const CONTENT_TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',

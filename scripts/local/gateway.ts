@@ -37,6 +37,9 @@ function gatewayError(status: number) {
   };
 }
 
+const loopbackClient = (address: string | undefined) =>
+  address && /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(address) ? address : undefined;
+
 /** API Gateway's limits, which serverless-offline does not apply: a 10 MB request, 29 s to answer. */
 export const API_GATEWAY_MAX_REQUEST_BYTES = 10 * 1024 * 1024;
 export const API_GATEWAY_TIMEOUT_MS = 29_000;
@@ -111,7 +114,18 @@ export async function startGateway(
     let oversize = false;
     const forward = (headers: http.IncomingHttpHeaders, decoded?: Buffer) => {
       const upstream = http.request(
-        { host: '127.0.0.1', port: upstreamPort, method: request.method, path: request.url, headers, agent },
+        {
+          host: '127.0.0.1',
+          port: upstreamPort,
+          method: request.method,
+          path: request.url,
+          headers,
+          agent,
+          // API Gateway hands functions the client's address (requestContext.identity.sourceIp), which
+          // serverless offline takes from its own connection: make that connection come from the
+          // client's loopback address (any of 127.0.0.0/8), so per-address limits see distinct clients.
+          localAddress: loopbackClient(request.socket.remoteAddress),
+        },
         (upstreamResponse) => {
           clearTimeout(timeout);
           const status = upstreamResponse.statusCode ?? 502;

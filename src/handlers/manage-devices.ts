@@ -20,6 +20,8 @@ const expectedIntervalSeconds = z.number().int().min(1).max(31_536_000);
 // Up to a year either way: devices that buffer for long offline need a wide window.
 const clockSkewWindowSeconds = z.number().int().min(1).max(31_536_000);
 const clockSkewAction = z.enum(['flag', 'reject']);
+// Alert rules may evaluate readings sealed with a db_password (default: no).
+const alertsOnPasswordReadings = z.boolean();
 const registration = z
   .strictObject({
     deviceId: z
@@ -30,6 +32,7 @@ const registration = z
     expectedIntervalSeconds: expectedIntervalSeconds.optional(),
     clockSkewWindowSeconds: clockSkewWindowSeconds.optional(),
     clockSkewAction: clockSkewAction.optional(),
+    alertsOnPasswordReadings: alertsOnPasswordReadings.optional(),
   })
   .default({});
 // null removes a setting (the stage's default applies again).
@@ -39,6 +42,7 @@ const settings = z
     expectedIntervalSeconds: expectedIntervalSeconds.nullable().optional(),
     clockSkewWindowSeconds: clockSkewWindowSeconds.nullable().optional(),
     clockSkewAction: clockSkewAction.nullable().optional(),
+    alertsOnPasswordReadings: alertsOnPasswordReadings.nullable().optional(),
   })
   .refine((body) => Object.values(body).some((value) => value !== undefined), 'no setting to change');
 const deviceIdParameter = z.strictObject({

@@ -67,6 +67,11 @@ const schema = z
     /** Wrong db_password guesses a device may make per window before every password query is a 429. */
     MAX_PASSWORD_GUESSES: positiveInt(10),
     PASSWORD_GUESS_WINDOW_SECONDS: positiveInt(900),
+    /** Provisioning keys, and the failed-attempt counters of POST /api/provision (per source IP). */
+    PROVISIONING_TABLE: z.string().min(1),
+    /** Failed POST /api/provision attempts per source IP, and per key, per window before a 429. */
+    MAX_PROVISION_FAILURES: positiveInt(10),
+    PROVISION_FAILURE_WINDOW_SECONDS: positiveInt(900),
 
     // Scheduled jobs and alerts.
     STATS_TABLE: z.string().min(1),
@@ -79,6 +84,14 @@ const schema = z
     /** How a device's silence is judged when it has no expectedIntervalSeconds of its own. */
     SILENT_DEFAULT_SECONDS: positiveInt(3_600),
     REDRIVE_MAX_PER_RUN: positiveInt(100),
+    /** Alert rules on values and their per-(rule, device) states. */
+    ALERTS_TABLE: z.string().min(1),
+    /** How long an ingest container reuses the rules it read: a rule change reaches ingest within this. */
+    ALERT_RULES_CACHE_SECONDS: nonNegativeInt(30),
+    MAX_ALERT_RULES: positiveInt(100),
+    MAX_DEVICES_PER_RULE: positiveInt(100),
+    /** A transition whose alert was not confirmed sent is sent again by a later ingest after this long. */
+    ALERT_RESEND_AFTER_SECONDS: positiveInt(60),
     /** 'sns' publishes to ALERTS_TOPIC_ARN; 'file' (offline) appends JSON lines to LOCAL_ALERTS_FILE. */
     ALERT_SINK: z.enum(['sns', 'file']).default('sns'),
     ALERTS_TOPIC_ARN: z.string().min(1).optional(),

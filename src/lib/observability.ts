@@ -52,6 +52,10 @@ export const MetricName = {
   SilentDevices: 'SilentDevices',
   DeviceStateChanges: 'DeviceStateChanges',
   DlqMessagesRedriven: 'DlqMessagesRedriven',
+  /** Alerts of rules on values sent by ingest (rule.firing / rule.cleared). */
+  RuleAlertsSent: 'RuleAlertsSent',
+  /** Ingest requests whose alert-rule evaluation failed (readings accepted; alarm). */
+  AlertEvaluationFailures: 'AlertEvaluationFailures',
 } as const;
 export type MetricName = (typeof MetricName)[keyof typeof MetricName];
 

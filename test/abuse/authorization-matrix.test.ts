@@ -23,6 +23,8 @@ interface Row {
   imageKey?: 'ofDeviceA' | 'fresh';
   /** The `{id}` in the path: an export device A requested. */
   exportId?: 'ofDeviceA';
+  /** The `{ruleId}` in the path: one alert rule (default), or a fresh one per request (destructive routes). */
+  ruleId?: 'shared' | 'fresh';
   body?: unknown;
   raw?: { bytes: Buffer; contentType: string };
 }
@@ -56,6 +58,8 @@ const PNG = Buffer.from(
 
 const reading = { data: { relative_time: 1, interrogator_time: 2, freeform: { rssi: -50 } } };
 const ingest: Row = { expect: GUARDED(202, 403), body: reading };
+// Disabled, on a field no reading has: it never fires for other tests' devices.
+const disabledRule = { devices: 'all', field: 'matrix.never', comparison: '>', threshold: 1, enabled: false };
 
 const matrix: Record<string, Row> = {
   'GET /health': { expect: PUBLIC(200) },
@@ -98,6 +102,23 @@ const matrix: Record<string, Row> = {
   'GET /api/devices/{deviceId}/rssi/maxtime': { expect: NAMED_DEVICE },
 
   'GET /api/audit': { expect: ADMIN_ONLY(200) },
+
+  // Alert rules are the admin's; alert states are the admin's, and each device's own.
+  'POST /api/alert-rules': { expect: ADMIN_ONLY(201), body: disabledRule },
+  'GET /api/alert-rules': { expect: ADMIN_ONLY(200) },
+  'GET /api/alert-rules/{ruleId}': { expect: ADMIN_ONLY(200) },
+  'PATCH /api/alert-rules/{ruleId}': { expect: ADMIN_ONLY(200), body: { threshold: 2 } },
+  'DELETE /api/alert-rules/{ruleId}': { expect: ADMIN_ONLY(200), ruleId: 'fresh' },
+  'GET /api/alerts': { expect: GUARDED(200, 200) },
+  // Provisioning keys are the admin's; the exchange is public, authenticated by the key it carries:
+  // none of these credentials is a provisioning key, so every caller gets the same 401.
+  'POST /api/provisioning-keys': {
+    expect: ADMIN_ONLY(201),
+    body: { name: 'matrix', maxDevices: 1, expiresInSeconds: 3600 },
+  },
+  'GET /api/provisioning-keys': { expect: ADMIN_ONLY(200) },
+  'DELETE /api/provisioning-keys/{keyId}': { expect: ADMIN_ONLY(200) },
+  'POST /api/provision': { expect: PUBLIC(401) },
   // One dead letter at most: the shared dead-letter queue is also watched by other tests.
   'POST /api/dead-letters/redrive': { expect: ADMIN_ONLY(200), body: { maxMessages: 1 } },
 
@@ -154,6 +175,17 @@ describe('authorization matrix: every route × {no credentials, bad token, devic
   let deviceB: TestDevice;
   let imageOfA: string;
   let exportOfA: string;
+  let ruleId: string;
+
+  async function newRule(): Promise<string> {
+    const response = await api<{ ruleId: string }>('POST', '/api/alert-rules', {
+      token: adminToken(),
+      body: disabledRule,
+    });
+    if (response.status !== 201) throw new Error(`rule creation failed: ${response.status} ${response.text}`);
+    return response.body.ruleId;
+  }
+  let provisioningKeyId: string;
 
   /** An image uploaded by device A, under a new key. */
   async function uploadAsA(): Promise<string> {
@@ -172,6 +204,12 @@ describe('authorization matrix: every route × {no credentials, bad token, devic
     [deviceA, deviceB] = await Promise.all([registerTestDevice('matrix A'), registerTestDevice('matrix B')]);
     imageOfA = await uploadAsA();
     exportOfA = await requestExport(deviceA.token, { format: 'parquet' });
+    ruleId = await newRule();
+    const key = await api<{ keyId: string }>('POST', '/api/provisioning-keys', {
+      token: adminToken(),
+      body: { name: 'matrix', maxDevices: 1, expiresInSeconds: 3600 },
+    });
+    provisioningKeyId = key.body.keyId;
     // Its content is served once it is processed.
     await eventually(
       async () => {
@@ -223,7 +261,15 @@ describe('authorization matrix: every route × {no credentials, bad token, devic
           ? (await registerTestDevice('matrix victim')).deviceId
           : deviceA.deviceId;
       const imageKey = cell.row.imageKey === 'fresh' ? await uploadAsA() : imageOfA;
-      const values: Record<string, string> = { ...pathValues, deviceId, key: imageKey, id: exportOfA };
+      const rule = cell.row.ruleId === 'fresh' ? await newRule() : ruleId;
+      const values: Record<string, string> = {
+        ...pathValues,
+        deviceId,
+        key: imageKey,
+        ruleId: rule,
+        keyId: provisioningKeyId,
+        id: exportOfA,
+      };
       const path = cell.path.replace(/\{(\w+)\+?\}/g, (_, name: string) => values[name] ?? name);
       const header = authorization[cell.caller];
       const response = await api(cell.method, path, {
@@ -233,6 +279,9 @@ describe('authorization matrix: every route × {no credentials, bad token, devic
         },
         body: cell.row.body,
         rawBody: cell.row.raw?.bytes,
+        // Failed exchanges count per source address: from an address of their own, not the one the
+        // README's examples provision from.
+        ...(cell.route === 'POST /api/provision' ? { sourceIp: '127.0.2.1' } : {}),
       });
       expectSafeResponse(response.status, response.headers, response.text, {
         presigned: cell.route.includes('/api/images') || cell.route.includes('/api/exports'),

@@ -4,8 +4,10 @@ import fc from 'fast-check';
 import ingestSample from '../../events/ingest-readings.json';
 import querySample from '../../events/query-readings.json';
 import { handler as ingest } from '../../src/handlers/ingest-readings';
+import { handler as manageAlertRules } from '../../src/handlers/manage-alert-rules';
 import { handler as manageDevices } from '../../src/handlers/manage-devices';
 import { handler as query } from '../../src/handlers/query-readings';
+import { createRule, deleteRule } from '../../src/lib/alerts/rules';
 import { dynamo, dynamoClient } from '../../src/lib/aws/dynamo';
 import { sqs } from '../../src/lib/aws/sqs';
 import { config } from '../../src/lib/config';
@@ -567,6 +569,93 @@ describe('fuzzing the ingest and query handlers (fast-check, in-process)', () =>
   });
 });
 
+// --- Alert rules (admin) ---------------------------------------------------------------------------
+
+function ruleEvent(
+  method: string,
+  resource: string,
+  body: string,
+  extra: Partial<APIGatewayProxyEvent> = {},
+) {
+  return {
+    ...ingestSample,
+    resource,
+    path: resource,
+    httpMethod: method,
+    headers: { 'Content-Type': 'application/json' },
+    requestContext: { ...ingestSample.requestContext, authorizer: { role: 'admin', principalId: 'admin' } },
+    body,
+    ...extra,
+  } as unknown as APIGatewayProxyEvent;
+}
+
+// Arbitrary JSON, near-rules among it; never naming devices, so a rule that happens to be valid
+// cannot apply to another test's devices (and it is disabled).
+const ruleLike = fc.record(
+  {
+    field: fc.oneof(fc.string({ maxLength: 20 }), fc.constant('fuzz.x')),
+    comparison: fc.oneof(fc.string({ maxLength: 3 }), fc.constantFrom('>', 'gte', 'ne', '=<')),
+    threshold: fc.oneof(fc.double(), fc.string({ maxLength: 4 }), fc.constant(null)),
+    forSeconds: fc.oneof(fc.integer(), fc.double()),
+    forReadings: fc.integer(),
+    severity: fc.string({ maxLength: 8 }),
+    name: fc.string16bits({ maxLength: 10 }),
+  },
+  { requiredKeys: [] },
+);
+const anyRuleBody = fc
+  .oneof(fc.jsonValue({ maxDepth: 3 }), ruleLike)
+  .map((value) =>
+    value !== null && typeof value === 'object' && !Array.isArray(value)
+      ? { ...value, devices: undefined, enabled: false }
+      : value,
+  );
+
+describe('fuzzing the alert rules handler (fast-check, in-process)', () => {
+  const who = { requestId: 'fuzz', actor: 'admin', route: 'fuzz' };
+
+  it('answers arbitrary JSON creating or changing a rule with 2xx, 400 or 409, never 5xx', async () => {
+    const rule = await createRule(
+      {
+        devices: 'all',
+        field: 'fuzz.never',
+        comparison: '>',
+        threshold: 1,
+        severity: 'info',
+        enabled: false,
+      },
+      who,
+    );
+    const created: string[] = [];
+    try {
+      await fc.assert(
+        fc.asyncProperty(anyRuleBody, fc.option(fc.string({ maxLength: 12 })), async (body, ifMatch) => {
+          const text = JSON.stringify(body) ?? 'null';
+          const post = await invoke(manageAlertRules, ruleEvent('POST', '/api/alert-rules', text));
+          expectSafeResponse(post.statusCode, post.headers ?? {}, post.body);
+          expect([201, 400]).toContain(post.statusCode);
+          if (post.statusCode === 201) created.push(JSON.parse(post.body).ruleId);
+          const patch = await invoke(
+            manageAlertRules,
+            ruleEvent('PATCH', '/api/alert-rules/{ruleId}', text, {
+              pathParameters: { ruleId: rule.ruleId },
+              headers: {
+                'Content-Type': 'application/json',
+                ...(ifMatch === null ? {} : { 'If-Match': ifMatch }),
+              },
+            }),
+          );
+          expectSafeResponse(patch.statusCode, patch.headers ?? {}, patch.body);
+          expect([200, 400, 409]).toContain(patch.statusCode);
+        }),
+        { numRuns: 300 },
+      );
+    } finally {
+      for (const ruleId of [rule.ruleId, ...created]) await deleteRule(ruleId, who);
+    }
+  }, 240_000);
+});
+
 describe('fuzzing compressed bodies and device settings (fast-check, in-process)', () => {
   // Spies of their own: the block above restores its spies when it ends.
   let queued: jest.SpiedFunction<typeof sqs.send>;
@@ -644,6 +733,7 @@ describe('fuzzing compressed bodies and device settings (fast-check, in-process)
       return entries.every(([key, value]) => {
         if (key === 'clockSkewWindowSeconds' || key === 'expectedIntervalSeconds') return seconds(value);
         if (key === 'clockSkewAction') return value === null || value === 'flag' || value === 'reject';
+        if (key === 'alertsOnPasswordReadings') return value === null || typeof value === 'boolean';
         // Random keys are unlikely to be `name`, but it is a setting too.
         if (key === 'name')
           return (

@@ -66,6 +66,7 @@ describe('web console in headless Chromium', () => {
       ['GET', '/api/images/warm-up-missing/content?size=128'],
       ['GET', '/api/image-cache'],
       ['GET', '/api/audit?limit=1'],
+      ['GET', '/api/provisioning-keys?limit=1'],
       ['POST', '/api/devices/warm-up-missing/iot'],
     ] as const)
       await api(method, route, { token: adminToken(), body });
@@ -180,6 +181,38 @@ describe('web console in headless Chromium', () => {
     await page.getByRole('heading', { level: 1, name: /Device/ }).waitFor();
     await page.reload();
     await page.getByRole('heading', { level: 1, name: /Device/ }).waitFor();
+    expect(problems).toEqual([]);
+    await page.context().close();
+  });
+
+  it('admin: creates a provisioning key shown once, a device exchanges it, the list counts it, revokes it', async () => {
+    const { page, problems } = await openConsole(browser);
+    await signIn(page, adminToken());
+    await navigateTo(page, 'Provisioning', 'Provisioning keys');
+    await page.getByLabel('Name').fill(`console ${HOSTILE}`);
+    await page.getByLabel('Devices it may create').fill('2');
+    await page.getByRole('button', { name: 'Create key' }).click();
+    const keyField = page.getByRole('textbox', { name: 'Provisioning key' });
+    await keyField.waitFor();
+    const key = await keyField.inputValue();
+    expect(key).toMatch(/^pk_[A-Za-z0-9_-]{16}\.[A-Za-z0-9_-]{43}$/);
+    const keyId = key.split('.')[0] as string;
+    await expectCleanPage(page, problems, 'provisioning');
+    await page.getByRole('button', { name: 'Done' }).click();
+    await expect(keyField.count()).resolves.toBe(0);
+    // A device exchanges it (from an address of its own: failures are counted per address).
+    const exchanged = await api('POST', '/api/provision', { token: key, sourceIp: '127.0.3.1' });
+    expect(exchanged.status).toBe(201);
+    await page.reload();
+    const row = page.locator('tr', { has: page.getByRole('cell', { name: keyId }) });
+    await row.getByRole('cell', { name: '1 of 2' }).waitFor();
+    await row.getByRole('cell', { name: `console ${HOSTILE}`, exact: true }).waitFor();
+    await row.getByRole('button', { name: /Revoke/ }).click();
+    await page.getByText(`Revoked ${keyId}.`).waitFor();
+    await row.getByText('revoked', { exact: true }).waitFor();
+    expect((await api('POST', '/api/provision', { token: key, sourceIp: '127.0.3.1' })).status).toBe(403);
+    await expectCleanPage(page, problems, 'provisioning keys');
+    await screenshot(page, 'provisioning');
     expect(problems).toEqual([]);
     await page.context().close();
   });
@@ -379,7 +412,7 @@ describe('web console in headless Chromium', () => {
     const { page, problems } = await openConsole(browser, { width: 375, height: 740 });
     await signIn(page, device.token);
     const nav = page.getByRole('navigation', { name: 'Main' });
-    for (const hidden of ['Devices', 'Audit', 'Image cache'])
+    for (const hidden of ['Devices', 'Provisioning', 'Audit', 'Image cache'])
       await expect(nav.getByRole('link', { name: hidden, exact: true }).count()).resolves.toBe(0);
     for (const pathname of ['/audit', '/devices', `/devices/${hostileDevice.deviceId}`, '/cache']) {
       await page.goto(url(pathname));

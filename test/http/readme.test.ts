@@ -170,6 +170,8 @@ describe('README.md examples', () => {
       'Compressed bodies',
       'Clock skew',
       'Devices and access',
+      'Alert rules on values',
+      'Self-registration (provisioning keys)',
       'Exports',
       'Images',
       'Invoking one function with a sample event',

@@ -93,6 +93,7 @@ describe('console distribution in the packaged template', () => {
       '/devices/dev_1',
       '/images/a%20b',
       '/readings',
+      '/provisioning',
       '/cache',
       '/audit',
       '/stats',

@@ -36,19 +36,27 @@ const expectedGrants: Record<string, string[]> = {
     'dynamodb:UpdateItem DevicesTable',
   ],
   'ingest-readings': [
+    'dynamodb:GetItem AlertsTable',
     'dynamodb:GetItem DevicesTable',
     'dynamodb:GetItem IdempotencyTable',
     'dynamodb:GetItem KeysTable',
     'dynamodb:PutItem IdempotencyTable',
     'dynamodb:PutItem KeysTable',
     'dynamodb:UpdateItem DevicesTable',
-    // One statement per purpose: data keys (readings context), the pepper (its context), SQS encryption.
+    // Alert rules (the `rule` partition) and alert states (`state#…` partitions), by condition.
+    'dynamodb:PutItem AlertsTable',
+    'dynamodb:Query AlertsTable',
+    'dynamodb:UpdateItem AlertsTable',
+    // One statement per purpose: data keys (readings context), the pepper (its context), SQS and SNS encryption.
     'kms:Decrypt DataKey',
     'kms:Decrypt DataKey',
+    'kms:Decrypt DataKey',
+    'kms:GenerateDataKey DataKey',
     'kms:GenerateDataKey DataKey',
     'kms:GenerateDataKey DataKey',
     'kms:GenerateDataKey DataKey',
     's3:PutObject s3:sensorcloud-dev-ingest-sensorcloud/readings/*',
+    'sns:Publish AlertsTopic',
     'sqs:SendMessage ReadingsQueue',
   ],
   'consume-readings': [
@@ -72,6 +80,35 @@ const expectedGrants: Record<string, string[]> = {
     'kms:Decrypt DataKey',
   ],
   'list-audit': ['dynamodb:Query AuditTable'],
+  'manage-alert-rules': [
+    'dynamodb:BatchGetItem DevicesTable',
+    'dynamodb:DeleteItem AlertsTable',
+    'dynamodb:GetItem AlertsTable',
+    'dynamodb:PutItem AlertsTable',
+    'dynamodb:PutItem AuditTable',
+    'dynamodb:Query AlertsTable',
+    'dynamodb:UpdateItem AlertsTable',
+  ],
+  'list-alerts': [
+    'dynamodb:Query AlertsTable',
+    'dynamodb:Query AlertsTable/index/byDevice',
+    'dynamodb:Query AlertsTable/index/byStatus',
+  ],
+  'manage-provisioning-keys': [
+    'dynamodb:PutItem AuditTable',
+    'dynamodb:PutItem ProvisioningTable',
+    'dynamodb:Query ProvisioningTable/index/byKind',
+    'dynamodb:UpdateItem ProvisioningTable',
+  ],
+  // The exchange is one transaction (UpdateItem on the key, PutItem of the device and the audit entry);
+  // GetItem reads the failure counters and, for a retry, the device.
+  'provision-device': [
+    'dynamodb:GetItem DevicesTable',
+    'dynamodb:GetItem ProvisioningTable',
+    'dynamodb:PutItem AuditTable',
+    'dynamodb:PutItem DevicesTable',
+    'dynamodb:UpdateItem ProvisioningTable',
+  ],
   'not-found': [],
   'get-stats': ['dynamodb:Query StatsTable'],
   'rollup-stats': [
@@ -466,13 +503,19 @@ describe('least privilege and data protection in the packaged template', () => {
     }
   });
 
-  it('throttles the API per stage and public /health on its own, with a small reserved concurrency', () => {
+  it('throttles the API per stage and public /health and /api/provision on their own, with a small reserved concurrency', () => {
     const [, deployment] = resourcesOfType(template, 'AWS::ApiGateway::Deployment')[0] ?? [];
     expect(deployment?.Properties?.StageDescription).toMatchObject({
       ThrottlingRateLimit: 50,
       ThrottlingBurstLimit: 100,
       MethodSettings: [
         { ResourcePath: '/~1health', HttpMethod: 'GET', ThrottlingRateLimit: 5, ThrottlingBurstLimit: 10 },
+        {
+          ResourcePath: '/~1api~1provision',
+          HttpMethod: 'POST',
+          ThrottlingRateLimit: 2,
+          ThrottlingBurstLimit: 10,
+        },
       ],
     });
     expect(template.Resources.HealthLambdaFunction?.Properties?.ReservedConcurrentExecutions).toBe(2);

@@ -69,6 +69,7 @@ describe('observability and jobs in the packaged template', () => {
   it('wires every alarm to the alerts topic, alarm and recovery', () => {
     expect(Object.keys(alarms).sort()).toEqual(
       [
+        'AlertEvaluationFailuresAlarm',
         'ConsumerErrorsAlarm',
         'DeadLetterQueueNotEmptyAlarm',
         'ExportsDeadLetterAlarm',

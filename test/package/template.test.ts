@@ -2,7 +2,7 @@ import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { type CfnTemplate, packageDir, packagedTemplate, resourcesOfType } from '../support/package';
 
-type Statement = { Effect: string; Action: string | string[]; Resource: unknown };
+type Statement = { Effect: string; Action: string | string[]; Resource: unknown; Condition?: unknown };
 
 function roleStatements(template: CfnTemplate, functionLogicalId: string): Statement[] {
   const fn = template.Resources[functionLogicalId];
@@ -116,13 +116,19 @@ describe('the packaged CloudFormation template (serverless package, no AWS crede
     });
   });
 
-  it('puts every route but /health and the 404 fallback behind the Lambda authorizer', () => {
+  it('puts every route but /health, the 404 fallback and /api/provision behind the Lambda authorizer', () => {
     const methods = resourcesOfType(template, 'AWS::ApiGateway::Method');
     const open = methods
       .filter(([, method]) => method.Properties?.AuthorizationType !== 'CUSTOM')
       .map(([id]) => id);
     expect(open.sort()).toEqual(
-      ['ApiGatewayMethodAny', 'ApiGatewayMethodHealthGet', 'ApiGatewayMethodProxyVarAny'].sort(),
+      // POST /api/provision is authenticated by the provisioning key it carries (its handler checks it).
+      [
+        'ApiGatewayMethodAny',
+        'ApiGatewayMethodHealthGet',
+        'ApiGatewayMethodProxyVarAny',
+        'ApiGatewayMethodApiProvisionPost',
+      ].sort(),
     );
     const [, authorizer] = resourcesOfType(template, 'AWS::ApiGateway::Authorizer')[0] ?? [];
     expect(authorizer?.Properties).toMatchObject({ Type: 'TOKEN', AuthorizerResultTtlInSeconds: 30 });
@@ -134,7 +140,14 @@ describe('the packaged CloudFormation template (serverless package, no AWS crede
     expect(actionsOf(ingest)).toEqual(
       expect.arrayContaining(['sqs:SendMessage', 'dynamodb:PutItem', 'kms:GenerateDataKey']),
     );
-    expect(actionsOf(ingest)).not.toContain('dynamodb:Query');
+    // Ingest never reads readings back: its one Query is of the alert rules (AlertsTable, `rule` partition).
+    const queries = ingest.filter((statement) => [statement.Action].flat().includes('dynamodb:Query'));
+    expect(queries.map((statement) => JSON.stringify(statement.Resource))).toEqual([
+      JSON.stringify({ 'Fn::GetAtt': ['AlertsTable', 'Arn'] }),
+    ]);
+    expect(queries[0]?.Condition).toEqual({
+      'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': ['rule'] },
+    });
     const consumer = actionsOf(roleStatements(template, 'ConsumeDashreadingsLambdaFunction'));
     expect(consumer).toEqual(
       expect.arrayContaining(['dynamodb:BatchWriteItem', 'sqs:ReceiveMessage', 'sqs:DeleteMessage']),

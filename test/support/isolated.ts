@@ -16,7 +16,14 @@ export interface Isolated {
   dispose(): Promise<void>;
 }
 
-const TABLE_VARIABLES = ['READINGS_TABLE', 'DEVICES_TABLE', 'STATS_TABLE', 'KEYS_TABLE', 'AUDIT_TABLE'];
+const TABLE_VARIABLES = [
+  'READINGS_TABLE',
+  'DEVICES_TABLE',
+  'STATS_TABLE',
+  'KEYS_TABLE',
+  'AUDIT_TABLE',
+  'ALERTS_TABLE',
+];
 
 export async function isolate(): Promise<Isolated> {
   const suffix = `iso-${randomBytes(4).toString('hex')}`;

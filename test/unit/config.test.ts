@@ -7,6 +7,7 @@ const valid = {
   KEYS_TABLE: 'k',
   AUDIT_TABLE: 'a',
   IDEMPOTENCY_TABLE: 'idem',
+  PROVISIONING_TABLE: 'prov',
   INGEST_BUCKET: 'ingest',
   READINGS_QUEUE_URL: 'http://localhost:9324/000000000000/q',
   READINGS_DLQ_URL: 'http://localhost:9324/000000000000/dlq',
@@ -16,6 +17,7 @@ const valid = {
   LOCAL_MASTER_KEY_FILE: '/tmp/master.key',
   ADMIN_TOKEN: 'a-long-enough-admin-token',
   STATS_TABLE: 's',
+  ALERTS_TABLE: 'al',
   ALERT_SINK: 'file',
   LOCAL_ALERTS_FILE: '/tmp/alerts.jsonl',
   EXPORTS_TABLE: 'e',
@@ -35,6 +37,8 @@ describe('loadConfig', () => {
       EXPORT_MAX_WINDOW: 0,
       EXPORT_PAGE_ROWS: 5_000,
     });
+    expect(config.MAX_PROVISION_FAILURES).toBe(10);
+    expect(config.PROVISION_FAILURE_WINDOW_SECONDS).toBe(900);
   });
 
   it('treats empty strings (settings a stage does not use) as unset', () => {
@@ -83,5 +87,11 @@ describe('loadConfig', () => {
     expect(config.SILENT_DEFAULT_SECONDS).toBe(3600);
     expect(config.REDRIVE_MAX_PER_RUN).toBe(100);
     expect(config.QUEUE_AGE_SOURCE).toBe('cloudwatch');
+    expect([config.ALERT_RULES_CACHE_SECONDS, config.MAX_ALERT_RULES, config.MAX_DEVICES_PER_RULE]).toEqual([
+      30, 100, 100,
+    ]);
+    expect(config.ALERT_RESEND_AFTER_SECONDS).toBe(60);
+    const { ALERTS_TABLE: _, ...withoutAlertsTable } = valid;
+    expect(() => loadConfig(withoutAlertsTable)).toThrow(/ALERTS_TABLE/);
   });
 });

@@ -20,23 +20,31 @@ export type { Device };
 
 export const deviceHref = (deviceId: string) => `/devices/${encodeURIComponent(deviceId)}`;
 
-/** A new token is shown once, with a copy button: only its hash is stored. */
-function TokenOnce({ token, onDone }: { token: string; onDone: () => void }) {
+/** A new token (or provisioning key) is shown once, with a copy button: only its hash is stored. */
+export function TokenOnce({
+  token,
+  onDone,
+  label = 'Device token',
+}: {
+  token: string;
+  onDone: () => void;
+  label?: string;
+}) {
   const [copied, setCopied] = useState<string>();
   const copy = async () => {
     try {
       await navigator.clipboard.writeText(token);
       setCopied('Copied to the clipboard.');
     } catch {
-      setCopied('Copying is not allowed here: select the token and copy it.');
+      setCopied(`Copying is not allowed here: select the ${label.toLowerCase()} and copy it.`);
     }
   };
   return (
-    <section class="token-once" aria-label="New device token">
+    <section class="token-once" aria-label={`New ${label.toLowerCase()}`}>
       <p>
-        <strong>Copy this token now.</strong> It is shown only once; only its hash is stored.
+        <strong>Copy this {label.toLowerCase()} now.</strong> It is shown only once; only its hash is stored.
       </p>
-      <label for="new-token">Device token</label>
+      <label for="new-token">{label}</label>
       <input
         id="new-token"
         class="mono"
@@ -46,7 +54,7 @@ function TokenOnce({ token, onDone }: { token: string; onDone: () => void }) {
       />
       <div class="row">
         <button type="button" onClick={copy}>
-          Copy token
+          Copy {label === 'Device token' ? 'token' : label.toLowerCase()}
         </button>
         <button type="button" class="secondary" onClick={onDone}>
           Done

@@ -8,12 +8,17 @@ export function newDeviceId(): string {
   return `dev_${randomBytes(12).toString('base64url')}`;
 }
 
-/** A bearer token that names its device, so a lookup needs no index: `<deviceId>.<secret>`. */
-export function newDeviceToken(deviceId: string): string {
-  return `${deviceId}.${randomBytes(32).toString('base64url')}`;
+/**
+ * A bearer token that names what it opens, so a lookup needs no index: `<id>.<secret>` (device tokens,
+ * provisioning keys). The secret is 256 random bits, or given (derived from another such secret).
+ */
+export function newToken(id: string, secret: Buffer = randomBytes(32)): string {
+  return `${id}.${secret.toString('base64url')}`;
 }
 
-/** Tokens carry 256 random bits, so a fast hash is enough to store them (no KDF needed). */
+export const newDeviceToken = (deviceId: string): string => newToken(deviceId);
+
+/** Tokens carry 256 random bits, so a fast hash is enough to store them (no KDF, no pepper needed). */
 export function hashToken(token: string): string {
   return createHash('sha256').update(token).digest('hex');
 }
@@ -50,10 +55,13 @@ export function parseAuthorization(header: string | undefined): Credentials | un
   return undefined;
 }
 
-/** The device a token claims to belong to (verified against the stored hash by the caller). */
-export function deviceIdOfToken(token: string): string | undefined {
+/** The id a token of `newToken` claims (verified against the stored hash by the caller). */
+export function idOfToken(token: string, pattern: RegExp): string | undefined {
   const dot = token.lastIndexOf('.');
   if (dot <= 0) return undefined;
-  const deviceId = token.slice(0, dot);
-  return DEVICE_ID_PATTERN.test(deviceId) ? deviceId : undefined;
+  const id = token.slice(0, dot);
+  return pattern.test(id) ? id : undefined;
 }
+
+/** The device a token claims to belong to (verified against the stored hash by the caller). */
+export const deviceIdOfToken = (token: string): string | undefined => idOfToken(token, DEVICE_ID_PATTERN);

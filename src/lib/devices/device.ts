@@ -15,12 +15,16 @@ export interface Device {
   /** Set by the detect-silent-devices job; absent until its first transition ('reporting'). */
   reportingState?: ReportingState;
   stateChangedAt?: string;
+  /** The provisioning key that created it, when it registered itself (POST /api/provision). */
+  provisionedBy?: string;
   /** ± seconds around arrival a reading's interrogator_time may lie; absent: the stage's default. */
   clockSkewWindowSeconds?: number;
   /** What happens to a request with a reading outside the window; absent: the stage's default. */
   clockSkewAction?: ClockSkewAction;
   /** The device's clock as measured at ingest (absent until a reading carried a time). */
   clock?: DeviceClock;
+  /** Alert rules may evaluate this device's readings sealed with a db_password (default: no). */
+  alertsOnPasswordReadings?: boolean;
 }
 
 export type ClockSkewAction = 'flag' | 'reject';

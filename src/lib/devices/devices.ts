@@ -56,10 +56,12 @@ export function publicDevice(record: DeviceRecord): Device {
     expectedIntervalSeconds,
     reportingState,
     stateChangedAt,
+    provisionedBy,
     clockSkewWindowSeconds,
     clockSkewAction,
     clockOffsetMs,
     clockOffsetMeasuredAt,
+    alertsOnPasswordReadings,
   } = record;
   return {
     deviceId,
@@ -71,6 +73,7 @@ export function publicDevice(record: DeviceRecord): Device {
     expectedIntervalSeconds,
     reportingState,
     stateChangedAt,
+    provisionedBy,
     clockSkewWindowSeconds,
     clockSkewAction,
     clock:
@@ -82,18 +85,28 @@ export function publicDevice(record: DeviceRecord): Device {
             flaggedReadings: record.clockSkewFlagged ?? 0,
             rejectedRequests: record.clockSkewRejected ?? 0,
           },
+    alertsOnPasswordReadings,
   };
 }
 
-export async function registerDevice(input: {
+export interface NewDevice {
   deviceId?: string;
   name?: string;
   expectedIntervalSeconds?: number;
   clockSkewWindowSeconds?: number;
   clockSkewAction?: ClockSkewAction;
-}): Promise<{ device: Device; token: string }> {
-  const deviceId = input.deviceId ?? newDeviceId();
-  const token = newDeviceToken(deviceId);
+  alertsOnPasswordReadings?: boolean;
+  /** The provisioning key that created it (POST /api/provision). */
+  provisionedBy?: string;
+}
+
+/** A new device's item and its token (the one time the token exists in plaintext). */
+export function newDeviceRecord(
+  input: NewDevice,
+  credentials: { deviceId: string; token: string } | undefined = undefined,
+): { record: DeviceRecord; token: string } {
+  const deviceId = credentials?.deviceId ?? input.deviceId ?? newDeviceId();
+  const token = credentials?.token ?? newDeviceToken(deviceId);
   const createdAt = new Date().toISOString();
   const record: DeviceRecord = {
     kind: KIND,
@@ -105,19 +118,25 @@ export async function registerDevice(input: {
     tokenHash: hashToken(token),
     passwordSalt: randomBytes(16).toString('base64'),
     expectedIntervalSeconds: input.expectedIntervalSeconds,
+    provisionedBy: input.provisionedBy,
     clockSkewWindowSeconds: input.clockSkewWindowSeconds,
     clockSkewAction: input.clockSkewAction,
+    alertsOnPasswordReadings: input.alertsOnPasswordReadings,
   };
-  const created = await writtenIf(
-    dynamo.send(
-      new PutCommand({
-        TableName: config.DEVICES_TABLE,
-        Item: record,
-        ConditionExpression: 'attribute_not_exists(deviceId)',
-      }),
-    ),
-  );
-  if (!created) throw new ConflictError(`Device ${deviceId} already exists`);
+  return { record, token };
+}
+
+/** The write that creates a device, never over an existing one (alone, or inside a transaction). */
+export const putNewDevice = (record: DeviceRecord) => ({
+  TableName: config.DEVICES_TABLE,
+  Item: record,
+  ConditionExpression: 'attribute_not_exists(deviceId)',
+});
+
+export async function registerDevice(input: NewDevice): Promise<{ device: Device; token: string }> {
+  const { record, token } = newDeviceRecord(input);
+  const created = await writtenIf(dynamo.send(new PutCommand(putNewDevice(record))));
+  if (!created) throw new ConflictError(`Device ${record.deviceId} already exists`);
   return { device: publicDevice(record), token };
 }
 
@@ -281,6 +300,7 @@ export interface DeviceSettings {
   expectedIntervalSeconds?: number | null;
   clockSkewWindowSeconds?: number | null;
   clockSkewAction?: ClockSkewAction | null;
+  alertsOnPasswordReadings?: boolean | null;
 }
 
 export async function updateDeviceSettings(deviceId: string, settings: DeviceSettings): Promise<Device> {

@@ -1,19 +1,14 @@
-import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { type AlertPublisher, alertPublisher } from '../alerts/alerts';
-import { dynamo, writtenIf } from '../aws/dynamo';
+import { type Allowance, isRefusal, releaseAttempt, reserveAttempt } from '../attempts/allowance';
 import { config } from '../config';
 import { NotFoundError, TooManyRequestsError } from '../errors';
 import { logger } from '../logger';
 import { count, MetricName } from '../observability';
 
 // At most MAX_PASSWORD_GUESSES wrong db_password values per device per window, however many requests
-// run at once. A password check first reserves one guess with a conditional update on the device
-// item (passwordGuesses < max within the window); a right password gives its guess back, a wrong one
-// keeps it. So the count can never pass the limit, and a correct password sent while the window is
-// spent is refused too (429), which tells a guesser nothing.
-const GUESSES = 'passwordGuesses';
-const WINDOW_ENDS = 'passwordGuessWindowEnds';
-
+// run at once (the allowance mechanism of src/lib/attempts/allowance.ts, on the device item): a right
+// password gives its guess back, a wrong one keeps it, and a correct password sent while the window
+// is spent is refused too (429), which tells a guesser nothing.
 export interface GuessReservation {
   deviceId: string;
   /** Guesses held in this window, this one included. */
@@ -22,83 +17,32 @@ export interface GuessReservation {
   windowEnds: number;
 }
 
-const nowSeconds = () => Math.floor(Date.now() / 1000);
-
-async function update(
-  deviceId: string,
-  expression: string,
-  condition: string,
-  values: Record<string, unknown>,
-): Promise<Record<string, unknown> | undefined> {
-  let attributes: Record<string, unknown> = {};
-  const applied = await writtenIf(
-    dynamo
-      .send(
-        new UpdateCommand({
-          TableName: config.DEVICES_TABLE,
-          Key: { deviceId },
-          UpdateExpression: expression,
-          ConditionExpression: condition,
-          ExpressionAttributeNames: { '#guesses': GUESSES, '#ends': WINDOW_ENDS },
-          ExpressionAttributeValues: values,
-          ReturnValues: 'UPDATED_NEW',
-        }),
-      )
-      .then(({ Attributes }) => {
-        attributes = Attributes ?? {};
-      }),
-  );
-  return applied ? attributes : undefined;
-}
+const guessesOf = (deviceId: string): Allowance => ({
+  table: config.DEVICES_TABLE,
+  key: { deviceId },
+  countAttribute: 'passwordGuesses',
+  windowEndsAttribute: 'passwordGuessWindowEnds',
+  max: config.MAX_PASSWORD_GUESSES,
+  windowSeconds: config.PASSWORD_GUESS_WINDOW_SECONDS,
+  existingKeyAttribute: 'deviceId',
+});
 
 /** One guess of the device's allowance, or TooManyRequestsError (429 + Retry-After) when spent. */
 export async function reservePasswordGuess(deviceId: string): Promise<GuessReservation> {
-  const max = config.MAX_PASSWORD_GUESSES;
-  // Two rounds: a window another request opened between our two updates is joined on the second.
-  for (let round = 0; round < 2; round += 1) {
-    const now = nowSeconds();
-    const joined = await update(
-      deviceId,
-      'SET #guesses = #guesses + :one, #ends = #ends',
-      'attribute_exists(deviceId) AND #ends > :now AND #guesses < :max',
-      { ':one': 1, ':now': now, ':max': max },
-    );
-    if (joined)
-      return { deviceId, held: joined[GUESSES] as number, windowEnds: joined[WINDOW_ENDS] as number };
-    const windowEnds = now + config.PASSWORD_GUESS_WINDOW_SECONDS;
-    const opened = await update(
-      deviceId,
-      'SET #guesses = :one, #ends = :ends',
-      'attribute_exists(deviceId) AND (attribute_not_exists(#ends) OR #ends <= :now)',
-      { ':one': 1, ':now': now, ':ends': windowEnds },
-    );
-    if (opened) return { deviceId, held: 1, windowEnds };
-  }
-  const { Item } = await dynamo.send(
-    new GetCommand({
-      TableName: config.DEVICES_TABLE,
-      Key: { deviceId },
-      ProjectionExpression: '#ends',
-      ExpressionAttributeNames: { '#ends': WINDOW_ENDS },
-      ConsistentRead: true,
-    }),
-  );
-  if (!Item) throw new NotFoundError(`No device ${deviceId}`);
+  const result = await reserveAttempt(guessesOf(deviceId));
+  if (!isRefusal(result)) return { deviceId, ...result };
+  if ('missing' in result) throw new NotFoundError(`No device ${deviceId}`);
   count(MetricName.PasswordGuessesRefused);
   logger.warn('password query refused: guesses spent', { deviceId });
   throw new TooManyRequestsError(
     `Too many wrong db_password values for this device; retry after the window ends`,
-    Math.max(1, (Item[WINDOW_ENDS] as number) - nowSeconds()),
+    result.retryAfterSeconds,
   );
 }
 
 /** A right password: its guess is given back (unless its window has already ended). */
 export async function releasePasswordGuess(reservation: GuessReservation): Promise<void> {
-  await update(reservation.deviceId, 'SET #guesses = #guesses - :one', '#ends = :ends AND #guesses > :zero', {
-    ':one': 1,
-    ':zero': 0,
-    ':ends': reservation.windowEnds,
-  });
+  await releaseAttempt(guessesOf(reservation.deviceId), reservation);
 }
 
 /** A wrong password keeps its guess; the one that spends the allowance alerts the operators. */

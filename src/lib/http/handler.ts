@@ -30,6 +30,8 @@ export interface HttpRequest {
   /** Header names lower-cased. */
   headers: Record<string, string>;
   requestId: string;
+  /** The caller's address as API Gateway saw it (what rate limits of public routes count by). */
+  sourceIp: string;
 }
 
 export interface AuthenticatedRequest extends HttpRequest {
@@ -112,6 +114,7 @@ async function toRequest(event: APIGatewayProxyEvent, options: Options): Promise
     query: compact(event.queryStringParameters),
     headers,
     requestId: event.requestContext?.requestId ?? 'unknown',
+    sourceIp: event.requestContext?.identity?.sourceIp || 'unknown',
   };
 }
 
@@ -152,7 +155,7 @@ function wrap(route: (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyRes
     });
 }
 
-/** A route open to anyone (only /health and the not-found fallback). */
+/** A route open to anyone (/health, the not-found fallback, and /api/provision whose key is checked by its handler). */
 export function publicRoute(route: Route<HttpRequest>, options: Options = {}) {
   return wrap(async (event) => route(await toRequest(event, options)));
 }

@@ -5,16 +5,27 @@ import { config } from '../config';
 import { cursorOutsideQuery, decodeCursor, encodeCursor } from '../pagination';
 import type { AuditEntry } from './messages';
 
-// The audit trail: one entry per write request and per query (who, route, device, rows, when),
-// partitioned by UTC day so listing is a Query per day, newest first.
+// The audit trail: one entry per write request and per query (who, route, device, rows, when), and
+// one per administrative change (who, route, what it changed), partitioned by UTC day so listing is a
+// Query per day, newest first.
 export interface AuditItem extends Record<string, unknown> {
   day: string;
   entryKey: string;
 }
 
+/** An administrative change: `target` names what changed (an alert rule's id…). */
+export interface AdminAuditEntry {
+  requestId: string;
+  at: number;
+  actor: string;
+  route: string;
+  action: 'alert-rule.create' | 'alert-rule.change' | 'alert-rule.delete';
+  target: string;
+}
+
 const dayOf = (epochMs: number) => new Date(epochMs).toISOString().slice(0, 10);
 
-export function auditItem(entry: AuditEntry): AuditItem {
+export function auditItem(entry: AuditEntry | AdminAuditEntry): AuditItem {
   return {
     day: dayOf(entry.at),
     entryKey: `${new Date(entry.at).toISOString()}#${entry.requestId}`,
@@ -44,8 +55,15 @@ const cursorShape = z
   })
   .refine((cursor) => cursor.entryKey === undefined || cursor.entryKey.startsWith(`${cursor.day}T`));
 
+type ListedEntry = Omit<AuditEntry, 'at' | 'action' | 'deviceId' | 'rows'> &
+  Partial<Pick<AuditEntry, 'deviceId' | 'rows'>> & {
+    action: AuditEntry['action'] | AdminAuditEntry['action'];
+    target?: string;
+    at: string;
+  };
+
 export interface AuditPage {
-  data: Array<Omit<AuditEntry, 'at'> & { at: string }>;
+  data: ListedEntry[];
   next?: string;
 }
 
@@ -74,8 +92,21 @@ export async function listAudit(limit: number, days: number, cursor?: string): P
       }),
     );
     for (const item of Items) {
-      const { requestId, actor, route, deviceId, rows, action, at } = item as AuditEntry;
-      data.push({ requestId, actor, route, deviceId, rows, action, at: new Date(at).toISOString() });
+      const { requestId, actor, route, deviceId, rows, action, target, outcome, keyId, sourceIp, at } =
+        item as ListedEntry & Pick<AuditEntry, 'at' | 'outcome' | 'keyId' | 'sourceIp'>;
+      data.push({
+        requestId,
+        actor,
+        route,
+        deviceId,
+        rows,
+        action,
+        ...(target === undefined ? {} : { target }),
+        ...(outcome === undefined ? {} : { outcome }),
+        ...(keyId === undefined ? {} : { keyId }),
+        ...(sourceIp === undefined ? {} : { sourceIp }),
+        at: new Date(at).toISOString(),
+      });
     }
     if (LastEvaluatedKey) {
       startKey = LastEvaluatedKey;

@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { evaluateAlertRulesSafely } from '../alerts/at-ingest';
 import { MAX_SQS_MESSAGE_BYTES, sendMessages, sqsMessageBytes } from '../aws/sqs-batch';
 import { config } from '../config';
 import { currentDataKey } from '../crypto/data-keys';
@@ -140,5 +141,7 @@ export async function acceptReadings(
   count(MetricName.ReadingsAccepted, readings.length);
   logger.info('readings accepted', { readings: readings.length, batchId, spilled });
   await recordClockSkew(deviceId, clockSkew);
+  // Only once the readings are durable: a request that failed before is retried whole, never half-evaluated.
+  await evaluateAlertRulesSafely({ deviceId, batchId, arrivedAt, readings });
   return { ids, clockSkew };
 }
