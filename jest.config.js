@@ -9,8 +9,8 @@ module.exports = {
       { jsc: { parser: { syntax: 'typescript' }, target: 'es2022' }, module: { type: 'commonjs' } },
     ],
   },
-  // middy is published as ES modules only: let swc compile it to CommonJS for jest.
-  transformIgnorePatterns: ['/node_modules/(?!@middy/)'],
+  // middy and hyparquet(-writer) are published as ES modules only: let swc compile it to CommonJS for jest.
+  transformIgnorePatterns: ['/node_modules/(?!(@middy|hyparquet|hyparquet-writer)/)'],
   globalSetup: '<rootDir>/test/support/global-setup.ts',
   globalTeardown: '<rootDir>/test/support/global-teardown.ts',
   setupFiles: ['<rootDir>/test/support/worker-env.ts'],

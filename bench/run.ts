@@ -1,4 +1,4 @@
-// `npm run bench [-- --quick] [-- --url http://localhost:3000] [-- --only ingest,queries] [-- --out DIR]`
+// `npm run bench [-- --quick] [-- --url http://localhost:3000] [-- --only ingest,queries,exports] [-- --out DIR]`
 // Measures the platform on this machine and writes bench/results/<date>/report.md with its charts.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -10,6 +10,7 @@ import { coldStartFigure } from './figures/cold-start';
 import { consumerFigure } from './figures/consumer';
 import { costFigure } from './figures/cost';
 import { endToEndFigure } from './figures/end-to-end';
+import { exportsFigure } from './figures/exports';
 import { imagesFigure } from './figures/images';
 import { ingestFigure } from './figures/ingest';
 import { mixesFigure } from './figures/mixes';
@@ -27,6 +28,7 @@ const stackFigures: Array<[string, Figure<Shared>]> = [
   ['e2e', endToEndFigure],
   ['consumer', consumerFigure],
   ['queries', queriesFigure],
+  ['exports', exportsFigure],
   ['mixes', mixesFigure],
   ['aggregates', aggregatesFigure],
 ];

@@ -142,6 +142,27 @@ const schema = z
     IMAGE_CACHE_FLUSH_SECONDS: positiveInt(2),
     DOWNLOAD_URL_TTL_SECONDS: positiveInt(900),
 
+    // Readings exports (src/lib/exports/).
+    EXPORTS_TABLE: z.string().min(1),
+    EXPORTS_BUCKET: z.string().min(1),
+    EXPORTS_QUEUE_URL: z.url(),
+    /** How long an export's presigned download URLs are valid. */
+    EXPORT_URL_TTL_SECONDS: positiveInt(900),
+    /** Job records (and, in AWS, the bucket's lifecycle rule) expire after this many days. */
+    EXPORT_RETENTION_DAYS: positiveInt(7),
+    /** Exports one caller (a device, or the administrators together) may have queued or running. */
+    EXPORT_MAX_CONCURRENT: positiveInt(3),
+    /** Rows one export may hold; a larger one fails, telling the caller to narrow the window. */
+    EXPORT_MAX_ROWS: positiveInt(10_000_000),
+    /** Widest relative-time window (end − start) one export may ask for; 0 = any window. */
+    EXPORT_MAX_WINDOW: nonNegativeInt(0),
+    /** Files one export may produce (device × day partitions; their URLs are in the job record). */
+    EXPORT_MAX_OBJECTS: positiveInt(1_000),
+    /** How long an export holds its caller's slot if its worker dies silently: its 3 attempts × the queue's visibility timeout, and more. */
+    EXPORT_SLOT_LEASE_SECONDS: positiveInt(14_400),
+    /** Rows asked of the query API per page while exporting. */
+    EXPORT_PAGE_ROWS: positiveInt(5_000),
+
     // Set only offline: the SDK reads AWS_ENDPOINT_URL_<SERVICE> itself; S3 additionally needs
     // path-style addressing against an emulator.
     AWS_ENDPOINT_URL_S3: z.url().optional(),

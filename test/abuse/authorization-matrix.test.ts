@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { printServiceConfig } from '../../scripts/local/service-config';
 import { adminToken, api } from '../support/api';
 import { registerTestDevice, type TestDevice } from '../support/devices';
+import { requestExport } from '../support/exports';
 import { testLogFile } from '../support/paths';
 import { expectSafeResponse } from '../support/responses';
 import { eventually } from '../support/sqs';
@@ -20,6 +21,8 @@ interface Row {
   deviceId?: 'deviceA' | 'fresh';
   /** The `{key}` in the path: an image device A uploaded (default), or a fresh one of A's per request. */
   imageKey?: 'ofDeviceA' | 'fresh';
+  /** The `{id}` in the path: an export device A requested. */
+  exportId?: 'ofDeviceA';
   /** The `{ruleId}` in the path: one alert rule (default), or a fresh one per request (destructive routes). */
   ruleId?: 'shared' | 'fresh';
   body?: unknown;
@@ -151,6 +154,11 @@ const matrix: Record<string, Row> = {
   'GET /api/image-cache': { expect: ADMIN_ONLY(200) },
   'PUT /api/image-cache': { expect: ADMIN_ONLY(200), body: { capacityMb: 64, policy: 'lru' } },
   'POST /api/image-cache/clear': { expect: ADMIN_ONLY(200) },
+
+  // A device exports its own readings (admins must name a device or ask for all); an export is seen by
+  // whoever requested it and by the admins, another device gets 404.
+  'POST /api/exports': { expect: GUARDED(202, 403), body: { format: 'csv' } },
+  'GET /api/exports/{id}': { expect: GUARDED(200, 200, 404), exportId: 'ofDeviceA' },
 };
 
 const pathValues: Record<string, string> = { start: '0', end: '100', seconds: '60', proxy: 'no/such/route' };
@@ -178,6 +186,7 @@ describe('authorization matrix: every route × {no credentials, bad token, devic
   let deviceA: TestDevice;
   let deviceB: TestDevice;
   let imageOfA: string;
+  let exportOfA: string;
   let ruleId: string;
 
   async function newRule(): Promise<string> {
@@ -206,6 +215,7 @@ describe('authorization matrix: every route × {no credentials, bad token, devic
     routes = await declaredRoutes();
     [deviceA, deviceB] = await Promise.all([registerTestDevice('matrix A'), registerTestDevice('matrix B')]);
     imageOfA = await uploadAsA();
+    exportOfA = await requestExport(deviceA.token, { format: 'parquet' });
     ruleId = await newRule();
     const key = await api<{ keyId: string }>('POST', '/api/provisioning-keys', {
       token: adminToken(),
@@ -270,6 +280,7 @@ describe('authorization matrix: every route × {no credentials, bad token, devic
         key: imageKey,
         ruleId: rule,
         keyId: provisioningKeyId,
+        id: exportOfA,
       };
       const path =
         cell.path.replace(/\{(\w+)\+?\}/g, (_, name: string) => values[name] ?? name) +
@@ -287,7 +298,7 @@ describe('authorization matrix: every route × {no credentials, bad token, devic
         ...(cell.route === 'POST /api/provision' ? { sourceIp: '127.0.2.1' } : {}),
       });
       expectSafeResponse(response.status, response.headers, response.text, {
-        presigned: cell.route.includes('/api/images'),
+        presigned: cell.route.includes('/api/images') || cell.route.includes('/api/exports'),
         binary: cell.route.endsWith('/content') && response.status === 200,
       });
       const label = `${cell.method} ${cell.route.split(' ')[1]} as ${cell.caller}`;

@@ -173,6 +173,7 @@ describe('README.md examples', () => {
       'Aggregates',
       'Alert rules on values',
       'Self-registration (provisioning keys)',
+      'Exports',
       'Images',
       'Invoking one function with a sample event',
     ]);

@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { DynamoDBClient, paginateScan } from '@aws-sdk/client-dynamodb';
 import { SendMessageBatchCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import sampleEvent from '../../events/ingest-readings.json';
@@ -10,23 +9,10 @@ import { api } from '../support/api';
 import { registerTestDevice } from '../support/devices';
 import { lambdaContext } from '../support/lambda-context';
 import { eventually, peekAll, sqs } from '../support/sqs';
+import { scanTable } from '../support/tables';
 
 const marker = `PLAINTEXT-${randomBytes(6).toString('hex')}`;
 const password = `pw-${randomBytes(6).toString('hex')}`;
-
-async function scanTable(tableName: string): Promise<string> {
-  const client = new DynamoDBClient({});
-  const dumps: string[] = [];
-  for await (const page of paginateScan({ client }, { TableName: tableName })) {
-    dumps.push(
-      JSON.stringify(page.Items ?? [], (_key, value) =>
-        value instanceof Uint8Array ? Buffer.from(value).toString('latin1') : value,
-      ),
-    );
-  }
-  client.destroy();
-  return dumps.join('\n');
-}
 
 describe('no plaintext at rest or in flight', () => {
   it('keeps freeform and db_password out of SQS messages, every table, the dead-letter queue', async () => {

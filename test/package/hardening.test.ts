@@ -10,6 +10,7 @@ import { type CfnTemplate, packagedTemplate, resourcesOfType } from '../support/
 // Least privilege, function by function: every (action, resource) its role allows, besides writing its
 // own logs and traces. A function missing here fails the test, and so does any grant not listed.
 const DEV_BUCKET = 'sensorcloud-dev-images-sensorcloud';
+const EXPORTS_BUCKET = 'sensorcloud-dev-exports-sensorcloud';
 const redriveGrants = [
   'kms:Decrypt DataKey',
   'kms:GenerateDataKey DataKey',
@@ -206,6 +207,45 @@ const expectedGrants: Record<string, string[]> = {
     `s3:ListBucket s3:${DEV_BUCKET}`,
     `s3:PutObject s3:${DEV_BUCKET}/thumbnails/*`,
     'sqs:SendMessage ImageProcessingFailuresQueue',
+  ],
+  'manage-exports': [
+    'dynamodb:DeleteItem ExportsTable',
+    'dynamodb:GetItem DevicesTable',
+    'dynamodb:GetItem ExportsTable',
+    'dynamodb:GetItem KeysTable',
+    'dynamodb:PutItem AuditTable',
+    'dynamodb:PutItem ExportsTable',
+    'dynamodb:UpdateItem DevicesTable',
+    'dynamodb:UpdateItem ExportsTable',
+    // The pepper (its context), S3 and SQS encryption (through those services); sealing a db_password
+    // (its context): never unsealing it.
+    'kms:Decrypt DataKey',
+    'kms:Decrypt DataKey',
+    'kms:GenerateDataKey DataKey',
+    'kms:GenerateDataKey DataKey',
+    `s3:GetObject s3:${EXPORTS_BUCKET}/exports/*`,
+    'sqs:SendMessage ExportsQueue',
+  ],
+  'export-readings': [
+    'dynamodb:BatchGetItem ReadingsTable',
+    'dynamodb:DeleteItem ExportsTable',
+    'dynamodb:GetItem DevicesTable',
+    'dynamodb:GetItem ExportsTable',
+    'dynamodb:GetItem KeysTable',
+    'dynamodb:PutItem AuditTable',
+    'dynamodb:Query DevicesTable/index/byKind',
+    'dynamodb:Query ReadingsTable',
+    'dynamodb:UpdateItem DevicesTable',
+    'dynamodb:UpdateItem ExportsTable',
+    // Data keys, the pepper and sealed db_passwords (their contexts); S3 and SQS encryption.
+    'kms:Decrypt DataKey',
+    'kms:Decrypt DataKey',
+    'kms:GenerateDataKey DataKey',
+    `s3:AbortMultipartUpload s3:${EXPORTS_BUCKET}/exports/*`,
+    `s3:PutObject s3:${EXPORTS_BUCKET}/exports/*`,
+    'sqs:DeleteMessage ExportsQueue',
+    'sqs:GetQueueAttributes ExportsQueue',
+    'sqs:ReceiveMessage ExportsQueue',
   ],
 };
 

@@ -72,6 +72,7 @@ describe('observability and jobs in the packaged template', () => {
         'AlertEvaluationFailuresAlarm',
         'ConsumerErrorsAlarm',
         'DeadLetterQueueNotEmptyAlarm',
+        'ExportsDeadLetterAlarm',
         'ImageProcessingFailuresAlarm',
         'ImageRejectsAlarm',
         'Ingest5xxRateAlarm',

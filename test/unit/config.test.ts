@@ -21,6 +21,9 @@ const valid = {
   ALERTS_TABLE: 'al',
   ALERT_SINK: 'file',
   LOCAL_ALERTS_FILE: '/tmp/alerts.jsonl',
+  EXPORTS_TABLE: 'e',
+  EXPORTS_BUCKET: 'eb',
+  EXPORTS_QUEUE_URL: 'http://localhost:9324/000000000000/exports',
 };
 
 describe('loadConfig', () => {
@@ -29,6 +32,12 @@ describe('loadConfig', () => {
     expect(config.MAX_READINGS_PER_REQUEST).toBe(1000);
     expect(config.MAX_BODY_BYTES).toBe(1_000_000);
     expect(config.MAX_FREEFORM_BYTES).toBe(16_384);
+    expect(config).toMatchObject({
+      EXPORT_URL_TTL_SECONDS: 900,
+      EXPORT_MAX_CONCURRENT: 3,
+      EXPORT_MAX_WINDOW: 0,
+      EXPORT_PAGE_ROWS: 5_000,
+    });
     expect(config.MAX_PROVISION_FAILURES).toBe(10);
     expect(config.PROVISION_FAILURE_WINDOW_SECONDS).toBe(900);
   });

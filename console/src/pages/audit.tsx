@@ -18,14 +18,14 @@ interface AuditEntry {
   route: string;
   deviceId: string;
   rows: number;
-  action: 'write' | 'query';
+  action: 'write' | 'query' | 'export';
   at: string;
 }
 
 export function AuditPage({ session }: { session: Session }) {
   const pages = useCursorPages();
   const [device, setDevice] = useState('');
-  const [action, setAction] = useState<'' | 'write' | 'query'>('');
+  const [action, setAction] = useState<'' | 'write' | 'query' | 'export'>('');
   const result = useAsync(
     (signal) =>
       api(session).get<Page<AuditEntry>>('/api/audit', { limit: 100, cursor: pages.cursor }, signal),
@@ -52,6 +52,7 @@ export function AuditPage({ session }: { session: Session }) {
               <option value="">Any</option>
               <option value="write">write</option>
               <option value="query">query</option>
+              <option value="export">export</option>
             </select>
           </div>
         </form>

@@ -1,6 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  type QueryCommandInput,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod';
 import { dynamo, writtenIf } from '../aws/dynamo';
 import { queryPages } from '../aws/paging';
@@ -166,13 +172,29 @@ export async function listDevices(
 
 /** Every active device, page by page (a Query on `byKind`, never a scan); for the scheduled jobs. */
 export async function* activeDevices(): AsyncGenerator<DeviceRecord> {
+  yield* devicesOfKind({
+    FilterExpression: '#status = :active',
+    ExpressionAttributeNames: { '#status': 'status' },
+    ExpressionAttributeValues: { ':kind': KIND, ':active': 'active' },
+  });
+}
+
+/** Every device, revoked ones included (their readings remain), page by page; for exports. */
+export async function* everyDevice(): AsyncGenerator<DeviceRecord> {
+  yield* devicesOfKind({ ExpressionAttributeValues: { ':kind': KIND } });
+}
+
+async function* devicesOfKind(
+  filter: Pick<
+    QueryCommandInput,
+    'FilterExpression' | 'ExpressionAttributeNames' | 'ExpressionAttributeValues'
+  >,
+): AsyncGenerator<DeviceRecord> {
   for await (const { items } of queryPages({
     TableName: config.DEVICES_TABLE,
     IndexName: 'byKind',
     KeyConditionExpression: 'kind = :kind',
-    FilterExpression: '#status = :active',
-    ExpressionAttributeNames: { '#status': 'status' },
-    ExpressionAttributeValues: { ':kind': KIND, ':active': 'active' },
+    ...filter,
   }))
     for (const item of items) yield item as unknown as DeviceRecord;
 }

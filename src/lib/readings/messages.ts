@@ -28,7 +28,7 @@ export const auditEntrySchema = z.object({
   route: z.string(),
   deviceId: z.string(),
   rows: z.number().int(),
-  action: z.enum(['write', 'query', 'provision', 'provisioning-key']),
+  action: z.enum(['write', 'query', 'export', 'provision', 'provisioning-key']),
   /** Provisioning: what came of the attempt (created, replayed, refused: …) and of key changes. */
   outcome: z.string().optional(),
   /** Provisioning: the key used or changed, and the caller's address (the route is public). */

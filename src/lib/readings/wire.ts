@@ -74,14 +74,14 @@ const freeform = z.unknown().superRefine((value, ctx) => {
 });
 
 // Kept as sent here; src/lib/devices/passwords.ts normalises it (NFC) before the KDF.
-const password = z
+export const dbPassword = z
   .string()
   .max(1024, 'at most 1024 characters')
   .refine(isWellFormedText, WELL_FORMED_MESSAGE)
   .optional();
 
 const readingData = z.object({
-  db_password: password,
+  db_password: dbPassword,
   // The original service defaults missing times to -1; clients rely on that.
   relative_time: relativeTime.default(-1),
   interrogator_time: interrogatorTime.default(-1),
@@ -128,7 +128,7 @@ export function toIncomingReadings(body: ParsedReading[]): IncomingReading[] {
 
 /** Query body: optional, `{"data":{"db_password":"…"}}`. */
 export const queryBody = z
-  .object({ data: z.object({ db_password: password }).optional() })
+  .object({ data: z.object({ db_password: dbPassword }).optional() })
   .optional()
   .transform((body) => (body?.data?.db_password ? body.data.db_password : undefined));
 
