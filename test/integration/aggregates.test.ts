@@ -9,6 +9,7 @@ import { batchPut } from '../../src/lib/aws/batch';
 import { dynamo, dynamoClient } from '../../src/lib/aws/dynamo';
 import { config } from '../../src/lib/config';
 import { registerDevice } from '../../src/lib/devices/devices';
+import { queryReadings } from '../../src/lib/readings/query';
 import { storeMessages } from '../../src/lib/readings/store';
 import {
   aggregatedMessage,
@@ -224,10 +225,17 @@ describe('aggregates against DynamoDB Local', () => {
   it('stores a message too old for its tombstones without aggregates, rather than risk a recount', async () => {
     const deviceId = await newDevice();
     const readings = randomReadings(10, from, currentHour - 1_000);
-    const message = await aggregatedMessage(deviceId, readings);
-    message.arrivedAt = Date.now() - config.AGGREGATES_PARTIAL_RETENTION_DAYS * 24 * HOUR;
+    // Sealed as it arrived then (an edited arrival time would leave its readings unreadable).
+    const message = await aggregatedMessage(deviceId, readings, {
+      arrivedAt: Date.now() - config.AGGREGATES_PARTIAL_RETENTION_DAYS * 24 * HOUR,
+    });
     expect(await deliver([JSON.stringify(message)])).toEqual([]);
     expect(await partialItems(deviceId)).toEqual([]);
+    const page = await queryReadings({ deviceId, window: { kind: 'all' }, limit: 100 });
+    expect({ rows: page.data.length, unreadable: page.unreadable }).toEqual({
+      rows: 10,
+      unreadable: undefined,
+    });
   });
 
   it('reports a message whose partials cannot be written as failed, and a retry counts it once', async () => {

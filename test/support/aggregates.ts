@@ -98,10 +98,10 @@ export function expectSameBuckets(
 export async function aggregatedMessage(
   deviceId: string,
   readings: readonly RawReading[],
+  { arrivedAt = Date.now() }: { arrivedAt?: number } = {},
 ): Promise<ChunkedMessage> {
   const { keyId, key } = await currentDataKey(readings.length);
   const batchId = `b${randomBytes(8).toString('hex')}`;
-  const arrivedAt = Date.now();
   const header = { deviceId, batchId, arrivedAt };
   const chunks = sealChunks(
     rowKey(key, deviceId),
