@@ -1,5 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { queryAll } from '../../src/lib/aws/paging';
 import { config } from '../../src/lib/config';
 import { CHUNK_SPAN } from '../../src/lib/readings/chunks';
 import type { ReadingsPage, Window } from '../../src/lib/readings/query';
@@ -63,23 +64,12 @@ async function allPages(app: App, deviceId: string, window: Window, limit: numbe
 const all = { kind: 'all' } as const;
 
 /** Every item of a partition (all pages: chunks of large readings pass DynamoDB's 1 MB per page). */
-async function chunkItems(app: App, deviceId: string) {
-  const items: Array<Record<string, unknown>> = [];
-  let start: Record<string, unknown> | undefined;
-  do {
-    const page = await app.dynamo.send(
-      new QueryCommand({
-        TableName: config.READINGS_TABLE,
-        KeyConditionExpression: 'deviceId = :d',
-        ExpressionAttributeValues: { ':d': deviceId },
-        ExclusiveStartKey: start,
-      }),
-    );
-    items.push(...(page.Items ?? []));
-    start = page.LastEvaluatedKey;
-  } while (start);
-  return items;
-}
+const chunkItems = (deviceId: string) =>
+  queryAll({
+    TableName: config.READINGS_TABLE,
+    KeyConditionExpression: 'deviceId = :d',
+    ExpressionAttributeValues: { ':d': deviceId },
+  });
 
 describe('readings stored as chunks', () => {
   it('stores 1,000 readings of one request as one item and pages through them with cursors inside it', async () => {
@@ -87,7 +77,7 @@ describe('readings stored as chunks', () => {
     const deviceId = newDevice();
     const message = await sealedMessage(deviceId, 1_000);
     await store(app, message);
-    expect(await chunkItems(app, deviceId)).toHaveLength(1);
+    expect(await chunkItems(deviceId)).toHaveLength(1);
     const { pages, rows } = await allPages(app, deviceId, all, 7);
     expect(pages.length).toBe(Math.ceil(1_000 / 7));
     expect(rows.map((row) => row.id).sort()).toEqual(idsOf(message).sort());
@@ -107,7 +97,7 @@ describe('readings stored as chunks', () => {
     });
     expect(message.chunks.length).toBeGreaterThanOrEqual(7);
     await store(app, message);
-    const items = await chunkItems(app, deviceId);
+    const items = await chunkItems(deviceId);
     expect(items).toHaveLength(message.chunks.length);
     for (const item of items) expect((item.ct as Uint8Array).length).toBeLessThan(300_000);
     const { rows } = await allPages(app, deviceId, all, 1_000);
@@ -121,7 +111,7 @@ describe('readings stored as chunks', () => {
     const edge = 3 * CHUNK_SPAN;
     const message = await sealedMessage(deviceId, 300, edge - 150);
     await store(app, message);
-    expect(await chunkItems(app, deviceId)).toHaveLength(2);
+    expect(await chunkItems(deviceId)).toHaveLength(2);
     const cases: Array<[number, number]> = [
       [edge - 150, edge + 149],
       [edge - 10, edge + 10],
@@ -271,7 +261,7 @@ describe('readings stored as chunks', () => {
     const first = await sealedMessage(deviceId, 5, 0);
     const second = await sealedMessage(deviceId, 5, 100);
     await store(app, first, second);
-    const [tampered, edited] = (await chunkItems(app, deviceId)) as Array<{
+    const [tampered, edited] = (await chunkItems(deviceId)) as Array<{
       sk: string;
       ct: Uint8Array;
       ix: Uint8Array;
@@ -335,12 +325,12 @@ describe('readings stored as chunks', () => {
       relative_timestamp: newer.latest.rt,
     });
     // One small item per message under <device>#latest, nothing of the readings' content.
-    const items = await chunkItems(app, `${deviceId}#latest`);
+    const items = await chunkItems(`${deviceId}#latest`);
     expect(items).toHaveLength(2);
     for (const item of items) expect(Object.keys(item).sort()).toEqual(['deviceId', 'rt', 'sk']);
     // Redelivered, the older message changes nothing.
     await store(app, older);
-    expect(await chunkItems(app, `${deviceId}#latest`)).toHaveLength(2);
+    expect(await chunkItems(`${deviceId}#latest`)).toHaveLength(2);
     expect((await app.latest.latestReading(deviceId))?.id).toBe(newer.latest.id);
   });
 
@@ -356,7 +346,7 @@ describe('readings stored as chunks', () => {
     await store(app, later);
     expect(await app.activity.maxRelativeTime(deviceId)).toBe(base + 1_000);
     await store(app, wide);
-    expect(await chunkItems(app, deviceId)).toHaveLength(2);
+    expect(await chunkItems(deviceId)).toHaveLength(2);
     expect(await app.activity.maxRelativeTime(deviceId)).toBe(base + CHUNK_SPAN - 1);
     // A row stored before chunks, a bucket further up, wins over both.
     await store(app, await sealedMessageV2(deviceId, 1, base + CHUNK_SPAN + 5));

@@ -2,6 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
 import { dynamo } from '../../src/lib/aws/dynamo';
+import { queryAll } from '../../src/lib/aws/paging';
 import { config } from '../../src/lib/config';
 import { currentDataKey } from '../../src/lib/crypto/data-keys';
 import { sealChunks } from '../../src/lib/readings/chunks';
@@ -106,20 +107,11 @@ export async function itemsInPartition(partition: string): Promise<number> {
 
 /** How many readings a device has stored, in chunks (n each) and in items of one reading. */
 export async function storedReadings(deviceId: string): Promise<number> {
-  let total = 0;
-  let start: Record<string, unknown> | undefined;
-  do {
-    const page = await dynamo.send(
-      new QueryCommand({
-        TableName: config.READINGS_TABLE,
-        KeyConditionExpression: 'deviceId = :d',
-        ExpressionAttributeValues: { ':d': deviceId },
-        ProjectionExpression: 'n',
-        ExclusiveStartKey: start,
-      }),
-    );
-    for (const item of page.Items ?? []) total += typeof item.n === 'number' ? item.n : 1;
-    start = page.LastEvaluatedKey;
-  } while (start);
-  return total;
+  const items = await queryAll({
+    TableName: config.READINGS_TABLE,
+    KeyConditionExpression: 'deviceId = :d',
+    ExpressionAttributeValues: { ':d': deviceId },
+    ProjectionExpression: 'n',
+  });
+  return items.reduce((total, item) => total + (typeof item.n === 'number' ? item.n : 1), 0);
 }
